@@ -1,0 +1,31 @@
+# genlab: two commands for a new user, `make demo` and `make test`. Each builds .venv first.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.genlab-installed
+
+.PHONY: venv demo test test-fast clean
+
+venv: $(STAMP)
+
+# torch==2.13.0 first (the CPU wheel on disk): the project's torch range is then already satisfied,
+# so no CUDA packages are pulled. molsets is installed --no-deps for its data files only.
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q --no-deps molsets==0.3.1
+	touch $(STAMP)
+
+demo: venv
+	$(BIN)/genlab demo --out runs/demo
+
+test: venv
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+
+test-fast: venv
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q -m "not slow"
+
+clean:
+	rm -rf $(VENV) runs build dist src/*.egg-info

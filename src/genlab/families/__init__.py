@@ -1,0 +1,1 @@
+"""Families: combine a modality, a process and a network behind one interface."""

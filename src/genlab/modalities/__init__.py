@@ -1,0 +1,1 @@
+"""Modalities: what one sample is (noise, masks, symmetry, encode/decode)."""

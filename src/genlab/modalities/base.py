@@ -1,0 +1,85 @@
+"""The modality contract.
+
+A modality owns everything that depends on *what a sample is*: how a data batch becomes the
+continuous state a process acts on (``encode``), how a state becomes data again (``decode``),
+the Gaussian noise with the right symmetry and padding (``noise``), and how a state is projected
+back onto its valid subspace (``project``: e.g. symmetric, zero-diagonal, padding-masked
+adjacency). Processes and families never look at shapes; they call the modality.
+
+A :class:`State` holds one tensor per component: points and images have one (``"x"``), molecular
+graphs two (``"x"`` node features (B, N, K), ``"adj"`` edge features (B, N, N, C)), plus an
+optional node mask (B, N) that every operation respects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+from torch import Tensor
+
+
+@dataclass
+class State:
+    """A batch in continuous space: ``parts[name]`` has a leading batch dimension B."""
+
+    parts: dict[str, Tensor]
+    mask: Tensor | None = None  # (B, N) bool for graphs; None for points and images
+    extras: dict[str, Any] = field(default_factory=dict)  # conditioning that is not diffused
+
+    def map(self, fn: Callable[..., Tensor], *others: "State") -> "State":
+        """Apply ``fn`` to each component (and the same component of ``others``)."""
+        return State(
+            {k: fn(v, *(o.parts[k] for o in others)) for k, v in self.parts.items()},
+            self.mask,
+            self.extras,
+        )
+
+    @property
+    def batch_size(self) -> int:
+        return next(iter(self.parts.values())).shape[0]
+
+    @property
+    def device(self) -> torch.device:
+        return next(iter(self.parts.values())).device
+
+    def to(self, device: torch.device | str) -> "State":
+        return State(
+            {k: v.to(device) for k, v in self.parts.items()},
+            None if self.mask is None else self.mask.to(device),
+            self.extras,
+        )
+
+
+class Modality:
+    """Base class; subclasses are registered in :data:`genlab.modalities.registry.MODALITIES`."""
+
+    #: component names of a :class:`State` of this modality
+    components: tuple[str, ...] = ("x",)
+
+    def encode(self, batch: Any) -> State:
+        """A data batch (as yielded by ``dataloader``) -> continuous state x_0."""
+        raise NotImplementedError
+
+    def decode(self, state: State) -> Any:
+        """A continuous state -> samples in data space (points, images, graphs)."""
+        raise NotImplementedError
+
+    def noise(self, like: State, generator: torch.Generator | None = None) -> State:
+        """Standard Gaussian noise with this modality's symmetry and padding."""
+        raise NotImplementedError
+
+    def project(self, state: State) -> State:
+        """Project a state onto the valid subspace (symmetry, masking). Identity by default."""
+        return state
+
+    def prior_template(self, n: int, device: torch.device | str = "cpu", generator: torch.Generator | None = None) -> State:
+        """A zero state for ``n`` samples with masks/conditioning drawn as at training time
+        (graphs: the number of atoms is drawn from the training distribution)."""
+        raise NotImplementedError
+
+    def dims(self, state: State) -> Tensor:
+        """Number of free (unmasked) dimensions of each sample, (B,): for likelihoods in
+        bits/dim and for divergence estimates."""
+        raise NotImplementedError
