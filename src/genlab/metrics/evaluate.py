@@ -1,0 +1,151 @@
+"""``genlab evaluate``: one metric suite for every generator, SMILES files and raw graphs alike.
+
+Protocol (recorded in the output's ``protocol`` key):
+
+1. every sample is judged under the three validity definitions (:mod:`genlab.chem.validity`);
+2. the molecules that are scored further are the strictly valid ones (default) or, with
+   ``correct=True``, every sample after the MoFlow/GDSS valency correction (the protocol of the
+   GDSS/MoFlow papers' FCD and NSPDK columns);
+3. ``uniqueness`` = distinct canonical SMILES / scored molecules; ``novelty`` = distinct scored
+   molecules absent from the training set / distinct scored molecules (MOSES's definition);
+4. FCD, NSPDK, SNN, Frag, Scaf, IntDiv1/2, Filters and the property distances are computed on
+   all scored molecules (duplicates included, as MOSES does) against the reference set, whose
+   statistics are cached (:mod:`genlab.metrics.reference`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+from genlab import __version__
+from genlab.metrics.properties import plot_property_histograms, property_values
+from genlab.metrics.reference import compare_to_reference, reference_stats
+from genlab.metrics.references import resolve
+from genlab.metrics.samples import JudgedSamples, judge_file
+
+#: the keys of the evaluation JSON, in table order
+KEYS = ("n_samples", "n_valid", "validity", "validity_relaxed", "validity_fragment_free", "uniqueness",
+        "novelty", "fcd", "nspdk", "snn", "frag", "scaf", "intdiv1", "intdiv2", "filters", "properties", "protocol")
+
+VALIDITY_DEFINITIONS = {
+    "validity": "raw graph passes full RDKit sanitization with its own charges and is one connected molecule",
+    "validity_relaxed": "GDSS 'without correction': neutral N/O/S one bond order over valence get +1; "
+                        "RDKit valence check; fragments allowed",
+    "validity_fragment_free": "MoFlow/GraphNVP: after the +1 rule the SMILES parses again and has no '.'",
+}
+
+
+def evaluate(samples: str | Path | JudgedSamples, *, reference: str, train: str | None = None,
+             correct: bool = False, plot: str | Path | None = None) -> dict[str, Any]:
+    """Evaluate generated molecules; returns the JSON-able result (keys :data:`KEYS` plus extras).
+
+    ``samples``: a SMILES file, a genlab graph-sample ``.safetensors`` file, or already judged
+    samples. ``reference``: ``qm9``, ``moses`` (their test splits) or a molecule file.
+    ``train``: ``qm9``, ``moses`` (training splits) or a file, for novelty; ``None`` -> no novelty.
+    ``plot``: where to write the property-histogram PNG (optional).
+    """
+    seconds: dict[str, float] = {}
+    start = time.perf_counter()
+    judged = samples if isinstance(samples, JudgedSamples) else judge_file(samples)
+    seconds["validity"] = time.perf_counter() - start
+
+    verdicts = judged.verdicts
+    if correct:
+        scored = [v.corrected_smiles for v in verdicts if v.corrected_smiles]
+    else:
+        scored = [v.smiles for v in verdicts if v.valid]
+    result: dict[str, Any] = {
+        "n_samples": judged.n,
+        "n_valid": sum(v.valid for v in verdicts),
+        "validity": judged.fraction("valid"),
+        "validity_relaxed": judged.fraction("valid_relaxed"),
+        "validity_fragment_free": judged.fraction("valid_fragment_free"),
+    }
+    if correct:
+        result["validity_corrected"] = len(scored) / judged.n if judged.n else 0.0
+    distinct = set(scored)
+    result["uniqueness"] = len(distinct) / len(scored) if scored else 0.0
+
+    t = time.perf_counter()
+    train_set = resolve(train, "train") if train else None
+    result["novelty"] = (len(distinct - set(train_set.smiles)) / len(distinct)
+                         if train_set is not None and distinct else None)
+    seconds["novelty"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    ref_set = resolve(reference, "test")
+    ref = reference_stats(ref_set.smiles, name=ref_set.name)
+    seconds["reference"] = time.perf_counter() - t
+    if len(scored) >= 2:
+        cmp = compare_to_reference(ref, scored)
+        result.update(fcd=cmp.fcd, nspdk=cmp.nspdk, snn=cmp.snn, frag=cmp.frag, scaf=cmp.scaf,
+                      intdiv1=cmp.int_div1, intdiv2=cmp.int_div2, filters=cmp.filters,
+                      properties={f"{k}_w1": v for k, v in cmp.property_w1.items()})
+        seconds.update({f"metric_{k}": v for k, v in cmp.seconds.items()})
+        if plot is not None:
+            t = time.perf_counter()
+            plot_property_histograms(property_values(scored), ref.properties, plot)
+            seconds["plot"] = time.perf_counter() - t
+    else:  # fewer than two molecules to score: distribution metrics are undefined
+        result.update(fcd=None, nspdk=None, snn=None, frag=None, scaf=None, intdiv1=None, intdiv2=None,
+                      filters=None, properties=None)
+
+    result["protocol"] = {
+        "genlab_version": __version__,
+        "input": judged.kind,
+        "correction": "MoFlow/GDSS valency correction + largest fragment" if correct else "none",
+        "scored_molecules": "all samples after correction" if correct else "strictly valid samples",
+        "n_scored": len(scored),
+        "validity_definitions": VALIDITY_DEFINITIONS,
+        "reference": {"name": ref_set.name, "n": len(ref_set.smiles)},
+        "train": None if train_set is None else {"name": train_set.name, "n": len(train_set.smiles)},
+        "novelty": "distinct scored molecules not in the training set / distinct scored molecules (MOSES)",
+        "fcd": "fcd_torch 1.0.7, its bundled ChemNet, on canonical SMILES",
+        "nspdk": "EDeN NSPDK, complexity 4, discrete atom-symbol and bond-order labels; MMD^2 with the linear kernel (GDSS)",
+        "moses": "SNN/IntDiv: Morgan r=2 1024 bits, Tanimoto; Frag: BRICS; Scaf: Bemis-Murcko; Filters: MCF + PAINS + MOSES rules",
+    }
+    result["malformed"] = judged.malformed[:100]
+    result["n_malformed"] = len(judged.malformed)
+    result["seconds"] = {k: round(v, 3) for k, v in seconds.items()}
+    result["seconds"]["total"] = round(time.perf_counter() - start, 3)
+    return result
+
+
+def format_table(result: dict[str, Any]) -> str:
+    """A two-column text table of the headline numbers."""
+    rows = []
+    for key in KEYS[:-1]:
+        value = result.get(key)
+        if key == "properties":
+            for name, v in (value or {}).items():
+                rows.append((f"  {name}", v))
+            continue
+        rows.append((key, value))
+        if key == "validity_fragment_free" and "validity_corrected" in result:
+            rows.append(("validity_corrected", result["validity_corrected"]))
+    width = max(len(k) for k, _ in rows)
+    lines = [f"{k:<{width}}  {_fmt(v)}" for k, v in rows]
+    return "\n".join(lines)
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return "nan" if math.isnan(v) else f"{v:.4f}"
+    return str(v)
+
+
+def write_json(result: dict[str, Any], path: str | Path) -> Path:
+    import os
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(result, indent=1, sort_keys=False))
+    os.replace(tmp, path)
+    return path

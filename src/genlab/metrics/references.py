@@ -1,0 +1,50 @@
+"""Reference and training sets named on the command line: ``qm9``, ``moses`` or a file path.
+
+``qm9`` / ``moses`` as a *reference* mean the standard test split; as a *training set* (for
+novelty) the training split. Every set is returned as canonical non-isomeric SMILES, the form in
+which genlab compares molecules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rdkit import RDLogger
+
+from genlab.data.molecules import DATASETS_WITH_SPLITS, _map_chunks, default_workers, load_molecules
+from genlab.data.smiles_io import read_molecule_file
+from genlab.errors import DataError
+
+
+@dataclass(frozen=True)
+class MoleculeSet:
+    name: str  # "qm9/test", "moses/train" or the file path
+    smiles: list[str]
+
+
+def _canonical_chunk(chunk: list[str]) -> list[str | None]:
+    from rdkit import Chem
+
+    from genlab.chem.graph import canonical_smiles
+
+    RDLogger.DisableLog("rdApp.*")
+    out = []
+    for s in chunk:
+        mol = Chem.MolFromSmiles(s)
+        out.append(None if mol is None else canonical_smiles(mol))
+    return out
+
+
+def resolve(spec: str, split: str) -> MoleculeSet:
+    """A named dataset split or a molecule file, as canonical SMILES."""
+    if spec in DATASETS_WITH_SPLITS:
+        return MoleculeSet(f"{spec}/{split}", load_molecules(spec, split).smiles)
+    path = Path(spec)
+    if not path.exists():
+        raise DataError(f"not a dataset name ({', '.join(DATASETS_WITH_SPLITS)}) and no such file", path=spec)
+    raw = [r.smiles for r in read_molecule_file(path) if r.smiles is not None]
+    smiles = [s for s in _map_chunks(_canonical_chunk, raw, default_workers()) if s is not None]
+    if not smiles:
+        raise DataError("no valid molecule in the file", path=path)
+    return MoleculeSet(str(path), smiles)
