@@ -85,6 +85,9 @@ def evaluate(samples: str | Path | JudgedSamples, *, reference: str, train: str 
         result.update(fcd=cmp.fcd, nspdk=cmp.nspdk, snn=cmp.snn, frag=cmp.frag, scaf=cmp.scaf,
                       intdiv1=cmp.int_div1, intdiv2=cmp.int_div2, filters=cmp.filters,
                       properties={f"{k}_w1": v for k, v in cmp.property_w1.items()})
+        for key in ("fcd", "nspdk", "snn", "frag", "scaf", "intdiv1", "intdiv2", "filters"):
+            if isinstance(result[key], float) and not math.isfinite(result[key]):
+                result[key] = None  # undefined (e.g. Scaf without any two-ring scaffold): JSON null
         seconds.update({f"metric_{k}": v for k, v in cmp.seconds.items()})
         if plot is not None:
             t = time.perf_counter()
