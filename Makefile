@@ -22,10 +22,10 @@ demo: venv
 	$(BIN)/genlab demo --out runs/demo
 
 test: venv
-	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 test-fast: venv
-	$(BIN)/python -m pytest -n 2 --dist loadfile -q -m "not slow"
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile -q -m "not slow"
 
 clean:
 	rm -rf $(VENV) runs build dist src/*.egg-info

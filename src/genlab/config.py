@@ -8,6 +8,7 @@ each section's keys are the constructor arguments of the class its ``name`` sele
 from __future__ import annotations
 
 import json
+import re
 import typing
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -15,6 +16,29 @@ from typing import Any, Callable, Mapping
 import yaml
 
 from genlab.errors import ConfigError
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML's safe loader, also reading ``1e-4`` (no dot) as a float, as YAML 1.2 does."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+
+
+def safe_yaml(text: str) -> Any:
+    """Parse YAML with the safe loader (nothing is constructed but plain data)."""
+    return yaml.load(text, Loader=_Loader)
 
 
 def load_config(path: str | Path) -> dict[str, Any]:
@@ -27,7 +51,7 @@ def load_config(path: str | Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config: {exc}", path=path) from None
     try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        data = json.loads(text) if path.suffix == ".json" else safe_yaml(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"invalid JSON: {exc.msg}", path=path, line=exc.lineno) from None
     except yaml.YAMLError as exc:
@@ -52,7 +76,7 @@ def apply_overrides(config: dict[str, Any], assignments: list[str]) -> dict[str,
         if not all(keys):
             raise ConfigError(f"override '{item}' has an empty key", key=dotted)
         try:
-            value = yaml.safe_load(raw)
+            value = safe_yaml(raw)
         except yaml.YAMLError:
             value = raw
         node = out
