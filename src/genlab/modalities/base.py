@@ -44,6 +44,23 @@ class State:
     def device(self) -> torch.device:
         return next(iter(self.parts.values())).device
 
+    def with_parts(self, parts: dict[str, Tensor]) -> "State":
+        """A state with new component tensors and this state's mask and extras."""
+        return State(parts, self.mask, self.extras)
+
+    def flatten(self) -> Tensor:
+        """All components as one vector per sample, (B, D_total), in ``parts`` order."""
+        return torch.cat([v.reshape(v.shape[0], -1) for v in self.parts.values()], dim=1)
+
+    def unflatten(self, flat: Tensor) -> "State":
+        """Inverse of :meth:`flatten`: a state shaped like this one from (B, D_total)."""
+        parts, start = {}, 0
+        for k, v in self.parts.items():
+            size = v[0].numel()
+            parts[k] = flat[:, start : start + size].reshape(flat.shape[0], *v.shape[1:])
+            start += size
+        return self.with_parts(parts)
+
     def to(self, device: torch.device | str) -> "State":
         return State(
             {k: v.to(device) for k, v in self.parts.items()},
@@ -77,6 +94,11 @@ class Modality:
     def prior_template(self, n: int, device: torch.device | str = "cpu", generator: torch.Generator | None = None) -> State:
         """A zero state for ``n`` samples with masks/conditioning drawn as at training time
         (graphs: the number of atoms is drawn from the training distribution)."""
+        raise NotImplementedError
+
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        """Per-sample shape of each component, e.g. ``{"x": (2,)}`` or ``{"x": (1, 8, 8)}``;
+        networks are built with it (``NETWORKS.build(cfg, shapes=modality.shapes())``)."""
         raise NotImplementedError
 
     def dims(self, state: State) -> Tensor:

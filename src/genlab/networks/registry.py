@@ -1,0 +1,68 @@
+"""``NETWORKS``: config ``network.name`` -> a time-conditioned network.
+
+The network contract (every network, for every modality)
+--------------------------------------------------------
+Call signature::
+
+    out: State = network(x_t: State, t: Tensor)   # t: (B,) float, genlab time (t=0 data, 1 prior)
+
+* ``x_t`` is a :class:`~genlab.modalities.base.State`: a dict of components ``parts`` (points and
+  images: ``{"x": (B, D)}`` / ``{"x": (B, C, H, W)}``; graphs: ``{"x": (B, N, K), "adj":
+  (B, N, N, C)}``) plus an optional node ``mask`` (B, N) that a graph network must respect.
+* ``out`` has the same components and shapes as ``x_t`` (built with ``x_t.with_parts(...)`` so
+  the mask and extras travel along). What the output *means* (ε, a scaled score, a velocity, a
+  normalised Poisson field) is decided by the family, never by the network.
+* ``t`` may leave [0, 1] slightly for PFGM (t = log(z/z_min)/log(z_max/z_min) of a perturbed z);
+  embeddings accept any real t.
+* ``aux_dim > 0`` adds one extra component ``out.parts["aux"]`` of shape (B, aux_dim), a
+  per-sample vector read from pooled features. PFGM uses ``aux_dim: 1`` for the field's z
+  component ν_z. A network that cannot provide it must raise on ``aux_dim > 0``.
+
+Construction
+------------
+A network learns its input sizes from the modality, injected by the builder::
+
+    NETWORKS.build(cfg["network"], shapes=modality.shapes())
+
+``shapes`` maps component name -> per-sample shape (``{"x": (2,)}``, ``{"x": (1, 8, 8)}``); it is
+not a config key. Config keys are the remaining constructor arguments:
+
+=======  ===================================================================================
+name     config keys
+=======  ===================================================================================
+mlp      hidden, depth, time_embedding (sinusoidal | fourier), time_dim, aux_dim
+unet     base_channels, channel_mults, time_embedding, time_dim, aux_dim, groups, dropout
+=======  ===================================================================================
+
+A graph network (written against this contract) registers itself here with
+``NETWORKS.register("<name>")`` in its own module, listed in ``_PROVIDERS`` below.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from torch import nn
+
+from genlab.networks.mlp import TimeMLP
+from genlab.networks.unet import UNet
+from genlab.registry import Registry
+
+NETWORKS: Registry[nn.Module] = Registry("network")
+NETWORKS.register("mlp")(TimeMLP)
+NETWORKS.register("unet")(UNet)
+
+# modules that register further networks (written by other concepts' owners)
+_PROVIDERS = ("genlab.networks.graph",)
+
+
+def load_providers() -> None:
+    for module in _PROVIDERS:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:  # a provider not written yet
+            if exc.name != module:
+                raise
+
+
+load_providers()

@@ -1,0 +1,36 @@
+"""``PROCESSES``: config ``process.name`` -> a process object (no weights).
+
+=================  =======================================================================
+name               class and config keys (= constructor arguments)
+=================  =======================================================================
+ddpm               :class:`~genlab.processes.ddpm.DDPMProcess` (schedule, n_steps, beta_min,
+                   beta_max, cosine_s)
+ncsn               :class:`~genlab.processes.ncsn.NCSNProcess` (sigma_min, sigma_max, n_levels)
+vp / subvp         :class:`~genlab.processes.sde.VPSDE` / ``SubVPSDE`` (beta_min, beta_max)
+ve                 :class:`~genlab.processes.sde.VESDE` (sigma_min, sigma_max)
+pfgm               :class:`~genlab.processes.pfgm.PFGMProcess` (sigma, tau, m_max, gamma, z_min,
+                   z_max)
+flow_matching      :class:`~genlab.processes.flow_matching.FlowMatchingProcess` (coupling:
+                   independent | ot, sigma_min)
+=================  =======================================================================
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from genlab.processes.ddpm import DDPMProcess
+from genlab.processes.flow_matching import FlowMatchingProcess
+from genlab.processes.ncsn import NCSNProcess
+from genlab.processes.pfgm import PFGMProcess
+from genlab.processes.sde import VESDE, VPSDE, SubVPSDE
+from genlab.registry import Registry
+
+PROCESSES: Registry[Any] = Registry("process")
+PROCESSES.register("ddpm")(DDPMProcess)
+PROCESSES.register("ncsn")(NCSNProcess)
+PROCESSES.register("vp")(VPSDE)
+PROCESSES.register("subvp")(SubVPSDE)
+PROCESSES.register("ve")(VESDE)
+PROCESSES.register("pfgm")(PFGMProcess)
+PROCESSES.register("flow_matching")(FlowMatchingProcess)
