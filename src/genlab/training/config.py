@@ -1,0 +1,88 @@
+"""The ``train`` section of a config: one dataclass whose fields are the keys.
+
+Unknown keys and wrong types are :class:`~genlab.errors.ConfigError`\\ s naming ``train.<key>``;
+impossible values (a negative learning rate, an EMA decay of 1.5) are rejected here too, before
+any data is loaded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from genlab.config import typed_kwargs
+from genlab.errors import ConfigError
+from genlab.registry import check_kwargs
+
+#: keys that may change when a run is resumed: they do not alter the optimisation trajectory
+RESUMABLE_KEYS = frozenset(
+    {"max_steps", "log_every", "checkpoint_every", "val_every", "val_batches", "num_workers"}
+)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to optimise a family. ``max_steps`` counts training iterations (data batches); an
+    adversarial iteration takes one step of each of its optimizers."""
+
+    max_steps: int = 1000
+    batch_size: int = 256
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.999)  # AdamW (beta1, beta2)
+    weight_decay: float = 0.0  # AdamW's decoupled weight decay
+    warmup_steps: int = 0  # linear warm-up of the learning rate from lr/warmup_steps to lr
+    ema_decay: float | None = 0.999  # EMA of the weights used for sampling; null: no EMA
+    grad_clip: float | None = 1.0  # max global gradient norm; null: no clipping
+    seed: int = 0
+    log_every: int = 50  # iterations between logged training metrics
+    checkpoint_every: int = 500  # iterations between RUN/checkpoints/last.*; also at the end
+    val_every: int = 0  # iterations between held-out losses; 0: never
+    val_batches: int = 4  # held-out batches per validation
+    num_workers: int = 0  # DataLoader worker processes
+    precision: str = "32-true"  # Lightning precision: "32-true", "bf16-mixed", "16-mixed", ...
+    accelerator: str = "auto"  # "cpu", "gpu", "auto"
+    devices: int = 1
+    deterministic: bool = True  # on CPU, torch.use_deterministic_algorithms: bit-identical resume
+
+    @classmethod
+    def from_dict(cls, section: Mapping[str, Any] | None) -> "TrainConfig":
+        """Build from a config's ``train`` mapping; unknown keys and wrong types raise."""
+        section = dict(section or {})
+        check_kwargs(cls, section, section="train")
+        kwargs = typed_kwargs(cls, section, section="train")
+        if "betas" in kwargs:
+            kwargs["betas"] = _betas(kwargs["betas"])
+        config = cls(**kwargs)
+        config.validate()
+        return config
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every key with its value (defaults filled in): what a resolved config records."""
+        out = dataclasses.asdict(self)
+        out["betas"] = list(self.betas)
+        return out
+
+    def validate(self) -> None:
+        positive = ("max_steps", "batch_size", "log_every", "checkpoint_every", "val_batches", "devices")
+        for key in positive:
+            if getattr(self, key) < 1:
+                raise ConfigError(f"must be at least 1, got {getattr(self, key)}", key=f"train.{key}")
+        for key in ("warmup_steps", "val_every", "num_workers", "weight_decay"):
+            if getattr(self, key) < 0:
+                raise ConfigError(f"must not be negative, got {getattr(self, key)}", key=f"train.{key}")
+        if not self.lr > 0:
+            raise ConfigError(f"must be positive, got {self.lr}", key="train.lr")
+        if self.ema_decay is not None and not 0.0 <= self.ema_decay < 1.0:
+            raise ConfigError(f"must be in [0, 1), got {self.ema_decay}", key="train.ema_decay")
+        if self.grad_clip is not None and not self.grad_clip > 0:
+            raise ConfigError(f"must be positive or null, got {self.grad_clip}", key="train.grad_clip")
+
+
+def _betas(value: Any) -> tuple[float, float]:
+    if len(value) != 2 or not all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in value):
+        raise ConfigError(f"expected two numbers [beta1, beta2], got {value!r}", key="train.betas")
+    beta1, beta2 = float(value[0]), float(value[1])
+    if not (0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0):
+        raise ConfigError(f"each beta must be in [0, 1), got {value!r}", key="train.betas")
+    return beta1, beta2
