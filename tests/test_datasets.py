@@ -56,3 +56,9 @@ def test_unknown_dataset_and_split_are_clear_errors():
         load_molecules("zinc", "train")
     with pytest.raises(DataError, match="unknown qm9 split 'valid'"):
         load_molecules("qm9", "valid")
+
+
+def test_canonical_split_equals_the_encoded_graphs_smiles():
+    from genlab.data.molecules import canonical_split
+
+    assert canonical_split("qm9", "test") == load_molecules("qm9", "test").smiles

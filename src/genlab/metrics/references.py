@@ -10,9 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from rdkit import RDLogger
-
-from genlab.data.molecules import DATASETS_WITH_SPLITS, _map_chunks, default_workers, load_molecules
+from genlab.data.molecules import DATASETS_WITH_SPLITS, _canonical_chunk, _map_chunks, canonical_split, default_workers
 from genlab.data.smiles_io import read_molecule_file
 from genlab.errors import DataError
 
@@ -23,23 +21,10 @@ class MoleculeSet:
     smiles: list[str]
 
 
-def _canonical_chunk(chunk: list[str]) -> list[str | None]:
-    from rdkit import Chem
-
-    from genlab.chem.graph import canonical_smiles
-
-    RDLogger.DisableLog("rdApp.*")
-    out = []
-    for s in chunk:
-        mol = Chem.MolFromSmiles(s)
-        out.append(None if mol is None else canonical_smiles(mol))
-    return out
-
-
 def resolve(spec: str, split: str) -> MoleculeSet:
     """A named dataset split or a molecule file, as canonical SMILES."""
     if spec in DATASETS_WITH_SPLITS:
-        return MoleculeSet(f"{spec}/{split}", load_molecules(spec, split).smiles)
+        return MoleculeSet(f"{spec}/{split}", canonical_split(spec, split))
     path = Path(spec)
     if not path.exists():
         raise DataError(f"not a dataset name ({', '.join(DATASETS_WITH_SPLITS)}) and no such file", path=spec)
