@@ -46,7 +46,7 @@ def test_large_moses_sample_roundtrip_is_exact():
 
 def test_moses_split_sizes():
     assert len(raw_split("moses", "test")[0]) == 176_074
-    assert len(raw_split("moses", "test_scaffolds")[0]) == 176_226
+    assert len(raw_split("moses", "test_scaffolds")[0]) == 176_225
 
 
 def test_unknown_dataset_and_split_are_clear_errors():
