@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from genlab import __version__
-from genlab.metrics.properties import plot_property_histograms, property_values
-from genlab.metrics.reference import compare_to_reference, reference_stats
+from genlab.metrics.properties import plot_property_histograms
+from genlab.metrics.reference import PARTS, compare_to_reference, reference_stats
 from genlab.metrics.references import resolve
 from genlab.metrics.samples import JudgedSamples, judge_file
 
@@ -39,14 +39,22 @@ VALIDITY_DEFINITIONS = {
 }
 
 
+#: references larger than this skip NSPDK unless asked (MOSES test: ~21 CPU-minutes, 1.8 GB once)
+NSPDK_AUTO_LIMIT = 50_000
+
+
 def evaluate(samples: str | Path | JudgedSamples, *, reference: str, train: str | None = None,
-             correct: bool = False, plot: str | Path | None = None) -> dict[str, Any]:
+             correct: bool = False, plot: str | Path | None = None, nspdk: bool | None = None,
+             workers: int = 1) -> dict[str, Any]:
     """Evaluate generated molecules; returns the JSON-able result (keys :data:`KEYS` plus extras).
 
     ``samples``: a SMILES file, a genlab graph-sample ``.safetensors`` file, or already judged
     samples. ``reference``: ``qm9``, ``moses`` (their test splits) or a molecule file.
     ``train``: ``qm9``, ``moses`` (training splits) or a file, for novelty; ``None`` -> no novelty.
     ``plot``: where to write the property-histogram PNG (optional).
+    ``nspdk``: compute NSPDK MMD; ``None`` = only for references of at most
+    :data:`NSPDK_AUTO_LIMIT` molecules (GDSS reports it for QM9, not for MOSES).
+    ``workers``: processes for the RDKit/EDeN metrics beside the torch ones (1 suits 2 cores).
     """
     seconds: dict[str, float] = {}
     start = time.perf_counter()
@@ -78,10 +86,12 @@ def evaluate(samples: str | Path | JudgedSamples, *, reference: str, train: str 
 
     t = time.perf_counter()
     ref_set = resolve(reference, "test")
-    ref = reference_stats(ref_set.smiles, name=ref_set.name)
+    use_nspdk = len(ref_set.smiles) <= NSPDK_AUTO_LIMIT if nspdk is None else nspdk
+    parts = PARTS if use_nspdk else tuple(p for p in PARTS if p != "nspdk")
+    ref = reference_stats(ref_set.smiles, name=ref_set.name, parts=parts)
     seconds["reference"] = time.perf_counter() - t
     if len(scored) >= 2:
-        cmp = compare_to_reference(ref, scored)
+        cmp = compare_to_reference(ref, scored, workers=workers, nspdk=use_nspdk)
         result.update(fcd=cmp.fcd, nspdk=cmp.nspdk, snn=cmp.snn, frag=cmp.frag, scaf=cmp.scaf,
                       intdiv1=cmp.int_div1, intdiv2=cmp.int_div2, filters=cmp.filters,
                       properties={f"{k}_w1": v for k, v in cmp.property_w1.items()})
@@ -91,7 +101,7 @@ def evaluate(samples: str | Path | JudgedSamples, *, reference: str, train: str 
         seconds.update({f"metric_{k}": v for k, v in cmp.seconds.items()})
         if plot is not None:
             t = time.perf_counter()
-            plot_property_histograms(property_values(scored), ref.properties, plot)
+            plot_property_histograms(cmp.gen_properties, ref.properties, plot)
             seconds["plot"] = time.perf_counter() - t
     else:  # fewer than two molecules to score: distribution metrics are undefined
         result.update(fcd=None, nspdk=None, snn=None, frag=None, scaf=None, intdiv1=None, intdiv2=None,
@@ -108,7 +118,8 @@ def evaluate(samples: str | Path | JudgedSamples, *, reference: str, train: str 
         "train": None if train_set is None else {"name": train_set.name, "n": len(train_set.smiles)},
         "novelty": "distinct scored molecules not in the training set / distinct scored molecules (MOSES)",
         "fcd": "fcd_torch 1.0.7, its bundled ChemNet, on canonical SMILES",
-        "nspdk": "EDeN NSPDK, complexity 4, discrete atom-symbol and bond-order labels; MMD^2 with the linear kernel (GDSS)",
+        "nspdk": ("EDeN NSPDK, complexity 4, discrete atom-symbol and bond-order labels; MMD^2 with the linear kernel (GDSS)"
+                  if use_nspdk else "not computed (reference larger than NSPDK_AUTO_LIMIT; pass nspdk=True / --nspdk)"),
         "moses": "SNN/IntDiv: Morgan r=2 1024 bits, Tanimoto; Frag: BRICS; Scaf: Bemis-Murcko; Filters: MCF + PAINS + MOSES rules",
     }
     result["malformed"] = judged.malformed[:100]
