@@ -3,6 +3,15 @@
 Loss (Lipman et al. eq. 9, conditional FM): E_{t, (x_0, x_1) ~ π} ‖v_θ(x_t, t) - u_t(x_t | x_0, x_1)‖²
 with t ~ U(0, 1) and the coupling π of the process (independent or minibatch OT). Sampling
 integrates dx/dt = v_θ from t = 1 (noise) to t = 0 (data) with torchdiffeq.
+
+``prediction`` chooses what the network outputs:
+
+* ``velocity``: v_θ(x_t, t) directly, regressed on u_t (the loss above);
+* ``x0``: an estimate of the clean data, trained with the modality's ``denoiser_loss`` (squared
+  error for continuous data; cross-entropy over atom and bond classes for molecular graphs, the
+  categorical x_0-parameterisation of Dieleman et al. 2022 and Campbell et al. 2024). The velocity
+  of the Gaussian path x_t = m(t) x_0 + s(t) x_1 then follows from x̂_0 = E[x_0 | x_t]:
+  x̂_1 = (x_t - m x̂_0) / s and v = ṁ x̂_0 + ṡ x̂_1 — for the linear path, (x_t - x̂_0) / t.
 """
 
 from __future__ import annotations
@@ -19,21 +28,54 @@ from genlab.processes.flow_matching import FlowMatchingProcess
 from genlab.processes.time import uniform_times
 from genlab.samplers.likelihood import LikelihoodResult, gaussian_log_prob, ode_log_likelihood
 from genlab.samplers.ode import ode_sample
+from genlab.utils.broadcast import expand_like
+
+#: smallest t at which an x_0-prediction is turned into a velocity (v divides by s(t) ~ t)
+T_MIN_X0 = 1e-4
 
 
 class FlowMatchingFamily(Family):
-    """``FlowMatchingFamily(modality, process, network, ode_method, sample_steps, rtol, atol)``."""
+    """``FlowMatchingFamily(modality, process, network, prediction, loss_weights, ode_method,
+    sample_steps, rtol, atol)``."""
 
     def __init__(self, modality: Modality, process: FlowMatchingProcess, network: nn.Module,
+                 prediction: str = "velocity", loss_weights: dict[str, float] | None = None,
                  ode_method: str = "dopri5", sample_steps: int = 100, rtol: float = 1e-5,
                  atol: float = 1e-5) -> None:
         super().__init__(modality)
         self.process, self.network = process, network
         self.ode_method, self.sample_steps, self.rtol, self.atol = ode_method, sample_steps, rtol, atol
+        self.loss_weights = dict(loss_weights or {})
         self._samplers = {"ode": self._ode}
+        predictions = {"velocity": (self._velocity_loss, self._velocity_output),
+                       "x0": (self._x0_loss, self._velocity_from_x0)}
+        self._loss, self._velocity = pick(predictions, prediction, "prediction")
+        self.prediction = prediction
 
     def velocity_model(self, x_t: State, t: Tensor) -> State:
+        """v_θ(x_t, t), whatever the network predicts."""
+        return self._velocity(x_t, t)
+
+    def _velocity_output(self, x_t: State, t: Tensor) -> State:
         return self.modality.project(self.network(x_t, t))
+
+    def _velocity_from_x0(self, x_t: State, t: Tensor) -> State:
+        t = t.clamp(min=T_MIN_X0)  # (B,)
+        x0_hat = self.modality.denoiser_mean(self.network(x_t, t))
+        m, s = self.process.marginal_coeffs(t)  # (B,), (B,)
+        dm, ds = self.process.marginal_rates(t)  # (B,), (B,)
+
+        def velocity(x: Tensor, x0: Tensor) -> Tensor:
+            x1_hat = (x - expand_like(m, x) * x0) / expand_like(s, x)
+            return expand_like(dm, x) * x0 + expand_like(ds, x) * x1_hat
+
+        return self.modality.project(x_t.map(velocity, x0_hat))
+
+    def _velocity_loss(self, x_t: State, t: Tensor, x_0: State, u_t: State) -> Tensor:
+        return per_dim_sq_error(self._velocity_output(x_t, t), u_t, self.modality)  # (B,)
+
+    def _x0_loss(self, x_t: State, t: Tensor, x_0: State, u_t: State) -> Tensor:
+        return self.modality.denoiser_loss(self.network(x_t, t), x_0, self.loss_weights)  # (B,)
 
     def forward(self, batch: Any) -> tuple[Tensor, dict[str, float]]:
         x_0 = self.modality.encode(batch).to(module_device(self))
@@ -44,7 +86,7 @@ class FlowMatchingFamily(Family):
         paths = {k: self.process.path(x_0.parts[k], x_1.parts[k], t) for k in x_0.parts}
         x_t = x_0.with_parts({k: p.x_t for k, p in paths.items()})
         u_t = x_0.with_parts({k: p.target for k, p in paths.items()})
-        loss = per_dim_sq_error(self.velocity_model(x_t, t), u_t, self.modality).mean()
+        loss = self._loss(x_t, t, x_0, u_t).mean()
         return loss, {"loss": loss.detach().item()}
 
     def _ode(self, x_1: State, steps: int | None, generator: torch.Generator | None):

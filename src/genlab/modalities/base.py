@@ -105,3 +105,21 @@ class Modality:
         """Number of free (unmasked) dimensions of each sample, (B,): for likelihoods in
         bits/dim and for divergence estimates."""
         raise NotImplementedError
+
+    # x_0-prediction: a network output read as an estimate of the clean data. Continuous
+    # modalities use the defaults (the output *is* x̂_0, scored by squared error); a categorical
+    # modality (molecular graphs) overrides both to read the output as class logits.
+
+    def denoiser_mean(self, out: State) -> State:
+        """E[x_0 | x_t] in state space from a network output; the projected output by default."""
+        return self.project(out)
+
+    def denoiser_loss(self, out: State, x_0: State, weights: dict[str, float] | None = None) -> Tensor:
+        """Loss of an x_0-prediction, (B,): per-dimension squared error by default, each
+        component's sum weighted by ``weights[name]`` (default 1) and divided by ``dims``."""
+        weights = dict(weights or {})
+        pred = self.denoiser_mean(out)
+        total = sum(
+            weights.get(k, 1.0) * ((pred.parts[k] - v) ** 2).flatten(1).sum(1) for k, v in x_0.parts.items()
+        )  # (B,)
+        return total / self.dims(x_0).to(total)
