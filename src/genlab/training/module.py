@@ -33,7 +33,8 @@ for the next phase, so a later phase sees the parameters an earlier one just upd
 other optimizers do not require gradients (Lightning's ``toggle_optimizer``). Every optimizer
 gets the same warm-up schedule, stepped once per iteration.
 
-EMA of the weights is Lightning's ``EMAWeightAveraging`` callback (see
+EMA of the weights (with warm-up) is :class:`~genlab.training.ema.WarmupEMA`, a Lightning
+``WeightAveraging`` callback (see
 :mod:`genlab.training.trainer`); after ``fit`` the module holds the EMA weights.
 """
 
@@ -157,7 +158,8 @@ class FamilyModule(L.LightningModule):
     def _check_finite(self, loss: Tensor, what: str) -> None:
         if not torch.isfinite(loss).all():
             raise GenlabError(
-                f"{what} is {loss.item()} at iteration {self.iteration}; lower train.lr or set train.grad_clip"
+                f"{what} is {loss.item()} at training step {self.iteration}; stopped, checkpoints/last keeps "
+                "the last saved state; lower train.lr or set train.grad_clip"
             )
 
     @staticmethod

@@ -23,7 +23,7 @@ from typing import Any, Iterator, Mapping
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import EMAWeightAveraging, TQDMProgressBar
+from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from torch.utils.data import DataLoader
 
@@ -37,6 +37,7 @@ from genlab.training.checkpoint import (
     write_json,
 )
 from genlab.training.config import RESUMABLE_KEYS, TrainConfig
+from genlab.training.ema import WarmupEMA
 from genlab.training.module import FamilyModule
 from genlab.training.resume import SeededBatchStream
 from genlab.training.run import Run, RunDir
@@ -62,6 +63,8 @@ def train(config: Mapping[str, Any] | None, out: str | Path, resume: bool = Fals
 
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     family, bundle = build_family(config)
+    if len(bundle.train) == 0:
+        raise ConfigError("the training set is empty", key="data")
     resolved = resolve_config(config)
     resolved["train"] = cfg.to_dict()
     write_json(run.config, resolved)
@@ -97,7 +100,7 @@ def _trainer_arguments(cfg: TrainConfig, run: RunDir, module: FamilyModule, vali
     callbacks: list[Any] = []
     if cfg.ema_decay is not None:
         # buffers (noise schedules, counters) follow the model; only parameters are averaged
-        callbacks.append(EMAWeightAveraging(decay=cfg.ema_decay, use_buffers=False))
+        callbacks.append(WarmupEMA(decay=cfg.ema_decay))
     callbacks.append(LastCheckpoint(run.checkpoint, every=cfg.checkpoint_every, max_steps=cfg.max_steps))
     if progress:
         callbacks.append(_IterationProgressBar(cfg.max_steps))
