@@ -53,13 +53,19 @@ class Registry(Generic[T]):
         ``injected`` are objects built elsewhere (a modality, a network) that the constructor
         needs; they are not config keys.
         """
+        if not isinstance(config, Mapping):
+            raise ConfigError(f"the {self.kind} section must be a mapping, got {config!r}", key=self.kind)
         if "name" not in config:
             raise ConfigError(f"the {self.kind} section needs a 'name'", key=self.kind)
         cls = self.get(str(config["name"]))
         kwargs = {k: v for k, v in config.items() if k != "name"}
         check_kwargs(cls, kwargs, section=self.kind)
         kwargs = typed_kwargs(cls, kwargs, section=self.kind)
-        return cls(**kwargs, **injected)
+        try:
+            return cls(**kwargs, **injected)
+        except (ValueError, RuntimeError) as exc:  # an impossible value the constructor (or torch) refused
+            message = " ".join(str(exc).split()) or type(exc).__name__
+            raise ConfigError(f"{config['name']} cannot be built with these values: {message}", key=self.kind) from exc
 
     def defaults(self, name: str) -> dict[str, Any]:
         """The constructor's default arguments: what a resolved config records."""

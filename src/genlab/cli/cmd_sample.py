@@ -1,4 +1,4 @@
-"""``genlab sample RUN --n N --out FILE [--sampler NAME --steps K --seed S]``."""
+"""``genlab sample RUN --n N --out FILE [--sampler NAME --steps K --seed S] [--chunk-size C [--resume]]``."""
 
 from __future__ import annotations
 
@@ -23,6 +23,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     p.add_argument("--no-plot", dest="plot", action="store_false", help="skip the figure")
+    p.add_argument("--chunk-size", type=int, default=None, metavar="C",
+                   help="draw C samples at a time and keep each finished chunk in OUT.chunks/, so an "
+                   "interrupted run can be continued with --resume (see genlab.sampling_run)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted chunked run with the same arguments; finished chunks are kept")
     p.set_defaults(func=run)
 
 
@@ -35,12 +40,38 @@ def run(args: argparse.Namespace) -> int:
     trained = Run(args.run, device=args.device)
     out = Path(args.out) if args.out else trained.dir.samples / f"samples-seed{args.seed}.npz"
     start = time.perf_counter()
-    result = trained.sample(args.n, sampler=args.sampler, steps=args.steps, seed=args.seed)
+    chunked = args.chunk_size is not None or args.resume
+    if chunked:
+        result, note = _sample_in_chunks(trained, out, args)
+    else:
+        result, note = trained.sample(args.n, sampler=args.sampler, steps=args.steps, seed=args.seed), ""
     seconds = time.perf_counter() - start
     files = trained.write_samples(result, out)
+    if chunked:
+        from genlab.sampling_run import remove_chunks
+
+        remove_chunks(out)
     if args.plot:
         figure = trained.plot(result, trained.dir.plots / f"{out.stem}.png")
         if figure is not None:
             files.append(figure)
-    print(f"{args.n} samples, {result.nfe} network evaluations, {seconds:.1f} s: " + ", ".join(map(str, files)))
+    print(f"{args.n} samples{note}, {result.nfe} network evaluations, {seconds:.1f} s: " + ", ".join(map(str, files)))
     return 0
+
+
+def _sample_in_chunks(trained, out: Path, args: argparse.Namespace):
+    import sys
+
+    from genlab.errors import GenlabError
+    from genlab.sampling_run import ChunkPlan, file_sha256, read_plan, sample_in_chunks
+
+    chunk_size = args.chunk_size
+    if chunk_size is None:  # --resume alone: the interrupted run's chunk size
+        chunk_size = int(read_plan(out)["chunk_size"])
+    if chunk_size < 1:
+        raise GenlabError(f"--chunk-size must be at least 1, got {chunk_size}")
+    plan = ChunkPlan(n=args.n, chunk_size=chunk_size, seed=args.seed, sampler=args.sampler, steps=args.steps,
+                     weights_sha256=file_sha256(trained.dir.weights))
+    result, reused = sample_in_chunks(trained, out, plan, resume=args.resume,
+                                      report=lambda line: print(line, file=sys.stderr))
+    return result, f" ({plan.n_chunks} chunks, {reused} from an earlier run)"

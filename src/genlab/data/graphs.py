@@ -15,8 +15,9 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from genlab.data.bundle import DataBundle
-from genlab.data.molecules import MolGraphSet, encode_smiles, load_molecules, read_smiles_file
+from genlab.data.molecules import MolGraphSet, encode_smiles, load_molecules, why_not_encoded
 from genlab.data.registry import DATASETS
+from genlab.data.smiles_io import read_molecule_file
 from genlab.errors import DataError, GenlabError
 from genlab.modalities.molecules import GraphBatch, MolecularGraphModality, atom_count_histogram
 
@@ -107,10 +108,16 @@ def smiles(path: str, heldout_fraction: float = 0.1, limit: int | None = None, s
     the molecules is held out. Every error names the file."""
     file = Path(path)
     try:
-        molecules = read_smiles_file(file)
-        if not molecules:
+        records = list(read_molecule_file(file))
+        bad = next((r for r in records if r.smiles is None), None)
+        if bad is not None:  # a training set has no room for an unreadable line
+            raise DataError(bad.error, path=file, line=bad.line)
+        if not records:
             raise DataError("no molecules in the file", path=file)
-        graphs = encode_smiles(molecules, name=str(file))
+        graphs = encode_smiles([r.smiles for r in records], name=str(file), strict=False)
+        if len(graphs) < len(records):  # name the first molecule that cannot be encoded by its line
+            m = next(i for i, k in enumerate(graphs.ids.tolist() + [-1]) if i != k)
+            raise DataError(why_not_encoded(records[m].smiles), path=file, line=records[m].line)
     except GenlabError as exc:
         if exc.path is None:
             raise DataError(exc.message, path=file) from None

@@ -17,6 +17,7 @@ import gzip
 import json
 import multiprocessing as mp
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -122,6 +123,9 @@ def _pre_encode(smiles: str):
         return None, "RDKit cannot parse this SMILES", None
     canon = canonical_smiles(mol)
     pairs = [(a.GetSymbol(), a.GetFormalCharge()) for a in mol.GetAtoms()]
+    charge = max((c for _, c in pairs), key=abs, default=0)
+    if abs(charge) > 15:  # the code below holds charges -16..15; beyond, it would alias another element
+        return None, f"molecule '{canon}' has an atom with charge {charge:+d}, outside -15..+15", None
     universal = AtomVocab.from_pairs(pairs, _UNIVERSAL_MAX)
     try:
         atoms, bonds = encode_mol(mol, universal, name=canon)
@@ -129,6 +133,16 @@ def _pre_encode(smiles: str):
         return None, exc.message, None
     codes = np.array([_atom_code(universal.atoms[k - 1]) for k in atoms], dtype=np.uint16)
     return canon, codes, bonds
+
+
+def why_not_encoded(smiles: str, limit: int = 60) -> str:
+    """Why :func:`encode_smiles` drops ``smiles`` (molecule strings cut to ``limit`` characters)."""
+    reason = _pre_encode(smiles)[1]
+    if not isinstance(reason, str):
+        return "molecule can be encoded"
+    if reason.startswith("RDKit cannot parse"):
+        reason = f"{reason}: '{smiles}'"
+    return re.sub(r"'([^']{%d})[^']+'" % (limit - 3), r"'\1...'", reason)
 
 
 def _pre_encode_chunk(chunk: list[str]):

@@ -132,15 +132,15 @@ def _read_sdf(path: Path, gz: bool) -> Iterator[Record]:
 
     RDLogger.DisableLog("rdApp.*")
     with _open_binary(path, gz) as f:
-        supplier = Chem.ForwardSDMolSupplier(f, sanitize=True)
         try:
+            supplier = Chem.ForwardSDMolSupplier(f, sanitize=True)
             for number, mol in enumerate(supplier, start=1):
                 if mol is None:
                     yield Record(number, None, "SDF record could not be parsed or sanitized")
                 else:
                     yield Record(number, Chem.MolToSmiles(mol))
-        except (OSError, EOFError) as exc:
-            raise DataError(f"cannot read: {exc}", path=path) from None
+        except (OSError, EOFError, SystemError) as exc:  # RDKit wraps the gzip reader's errors in SystemError
+            raise DataError(f"cannot read: {exc.__context__ or exc}", path=path) from None
 
 
 def write_smiles(path: str | Path, smiles: Iterable[str]) -> int:

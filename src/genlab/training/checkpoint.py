@@ -10,7 +10,10 @@ save and resume (``trainer.fit(ckpt_path=...)``) go through it. A checkpoint pat
   state, numpy/python RNG states as lists and ints), with ``{"$tensor": name}`` where a tensor was.
 
 Both files carry the same random token; a pair that was not written together is refused. Each
-file is written atomically (temporary file, flush, fsync, ``os.replace``), the tensors first.
+file is written atomically (temporary file, flush, fsync, ``os.replace``), the tensors first;
+until the new JSON is in place the previous tensors stay reachable as ``DIR/last.previous.safetensors``
+(a hard link), so a process killed at any moment of a save leaves a loadable checkpoint: the new
+pair or the previous one. The JSON also records the genlab version that wrote it.
 
 JSON encoding of what plain JSON cannot hold (each a one-key object whose key starts with ``$``):
 ``$tensor``, ``$tuple``, ``$dict`` (keys that are not strings, or that start with ``$``),
@@ -24,6 +27,7 @@ import base64
 import json
 import math
 import os
+import shutil
 import uuid
 from pathlib import Path
 from typing import Any, Mapping
@@ -35,11 +39,14 @@ from lightning.pytorch.callbacks import Checkpoint
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
+from genlab import __version__
 from genlab.errors import GenlabError
 
 FORMAT = "genlab-checkpoint"
 VERSION = 1
 _TOKEN_KEY = "genlab_token"
+#: layout of a weights file's tensor names; a file with another ``format_version`` is refused
+WEIGHTS_VERSION = 1
 
 
 class SafetensorsCheckpointIO(CheckpointIO):
@@ -75,6 +82,12 @@ class LastCheckpoint(Checkpoint):
     def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
         it = pl_module.iteration
         if it % self.every == 0 or it >= self.max_steps:
+            # a finite loss can still give non-finite gradients: never overwrite a good state with one
+            bad = next((name for name, p in pl_module.named_parameters() if not torch.isfinite(p).all()), None)
+            if bad is not None:
+                raise GenlabError(f"parameter '{bad}' is not finite after training step {it}; stopped, "
+                                  f"{self.path.name} keeps the last saved state; lower train.lr or set train.grad_clip",
+                                  path=self.path.parent)
             trainer.save_checkpoint(self.path, weights_only=False)
 
 
@@ -97,9 +110,19 @@ def save_tree(tree: Mapping[str, Any], path: str | Path) -> None:
     tensors: dict[str, torch.Tensor] = {}
     encoded = _encode(tree, "", tensors)
     token = uuid.uuid4().hex
+    backup = _backup_file(tensor_file)
+    if _token_of(tensor_file) is not None and _token_of(tensor_file) == _json_token(json_file):
+        # keep the complete pair's tensors under a second name until the new JSON is in place, so
+        # a save killed between the two renames leaves the previous checkpoint loadable
+        backup.unlink(missing_ok=True)
+        try:
+            os.link(tensor_file, backup)
+        except OSError:  # a file system without hard links
+            shutil.copyfile(tensor_file, backup)
     _atomic(tensor_file, lambda tmp: save_file(tensors, str(tmp), metadata={_TOKEN_KEY: token}))
-    document = {"format": FORMAT, "version": VERSION, "token": token, "tree": encoded}
+    document = {"format": FORMAT, "version": VERSION, "genlab_version": __version__, "token": token, "tree": encoded}
     write_json(json_file, document)
+    backup.unlink(missing_ok=True)
 
 
 def load_tree(path: str | Path, device: str | torch.device = "cpu") -> dict[str, Any]:
@@ -115,7 +138,14 @@ def load_tree(path: str | Path, device: str | torch.device = "cpu") -> dict[str,
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise GenlabError(f"not a {FORMAT} file", path=json_file)
     if document.get("version") != VERSION:
-        raise GenlabError(f"checkpoint format version {document.get('version')} is not {VERSION}", path=json_file)
+        raise GenlabError(
+            f"checkpoint format version {document.get('version')} (written by genlab "
+            f"{document.get('genlab_version', '?')}) is not version {VERSION}, which genlab {__version__} reads",
+            path=json_file,
+        )
+    backup = _backup_file(tensor_file)
+    if _token_of(tensor_file) != document.get("token") and _token_of(backup) == document.get("token"):
+        tensor_file = backup  # a save was killed after renaming its tensors, before its JSON
     try:
         with safe_open(str(tensor_file), framework="pt") as f:
             token = (f.metadata() or {}).get(_TOKEN_KEY)
@@ -127,6 +157,28 @@ def load_tree(path: str | Path, device: str | torch.device = "cpu") -> dict[str,
     return _decode(document["tree"], tensors)
 
 
+def _backup_file(tensor_file: Path) -> Path:
+    """Where :func:`save_tree` keeps the previous tensors while it replaces a checkpoint."""
+    return tensor_file.with_name(tensor_file.stem + ".previous.safetensors")
+
+
+def _token_of(tensor_file: Path) -> str | None:
+    """The pairing token of a tensors file, or ``None`` if it is missing or unreadable."""
+    try:
+        with safe_open(str(tensor_file), framework="pt") as f:
+            return (f.metadata() or {}).get(_TOKEN_KEY)
+    except (SafetensorError, OSError):
+        return None
+
+
+def _json_token(json_file: Path) -> str | None:
+    try:
+        document = json.loads(json_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return document.get("token") if isinstance(document, dict) else None
+
+
 def write_json(path: str | Path, obj: Any) -> None:
     """Write ``obj`` as indented JSON, atomically."""
     text = json.dumps(obj, indent=1, allow_nan=False) + "\n"
@@ -134,9 +186,11 @@ def write_json(path: str | Path, obj: Any) -> None:
 
 
 def save_weights(state_dict: Mapping[str, torch.Tensor], path: str | Path, metadata: Mapping[str, str] | None = None) -> None:
-    """A plain safetensors file of model weights (e.g. ``RUN/weights.safetensors``), atomically."""
+    """A plain safetensors file of model weights (e.g. ``RUN/weights.safetensors``), atomically.
+    The metadata records the genlab version and :data:`WEIGHTS_VERSION`."""
     tensors = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in state_dict.items()}
-    _atomic(Path(path), lambda tmp: save_file(tensors, str(tmp), metadata=dict(metadata or {})))
+    metadata = {"genlab_version": __version__, "format_version": str(WEIGHTS_VERSION), **(metadata or {})}
+    _atomic(Path(path), lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
 
 
 def _atomic(path: Path, write: Any) -> None:

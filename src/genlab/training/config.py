@@ -20,6 +20,11 @@ RESUMABLE_KEYS = frozenset(
     {"max_steps", "log_every", "checkpoint_every", "val_every", "val_batches", "num_workers"}
 )
 
+#: Lightning's accelerator and precision names
+ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
+PRECISIONS = ("32-true", "64-true", "16-true", "bf16-true", "16-mixed", "bf16-mixed", "transformer-engine",
+              "transformer-engine-float16")
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -48,6 +53,8 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, section: Mapping[str, Any] | None) -> "TrainConfig":
         """Build from a config's ``train`` mapping; unknown keys and wrong types raise."""
+        if section is not None and not isinstance(section, Mapping):
+            raise ConfigError(f"the train section must be a mapping, got {section!r}", key="train")
         section = dict(section or {})
         check_kwargs(cls, section, section="train")
         kwargs = typed_kwargs(cls, section, section="train")
@@ -75,6 +82,10 @@ class TrainConfig:
             raise ConfigError(f"must be positive, got {self.lr}", key="train.lr")
         if self.ema_decay is not None and not 0.0 <= self.ema_decay < 1.0:
             raise ConfigError(f"must be in [0, 1), got {self.ema_decay}", key="train.ema_decay")
+        if self.accelerator not in ACCELERATORS:
+            raise ConfigError(f"expected one of {', '.join(ACCELERATORS)}, got {self.accelerator!r}", key="train.accelerator")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"expected one of {', '.join(PRECISIONS)}, got {self.precision!r}", key="train.precision")
         if self.grad_clip is not None and not self.grad_clip > 0:
             raise ConfigError(f"must be positive or null, got {self.grad_clip}", key="train.grad_clip")
 

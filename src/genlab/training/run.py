@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file
 from torch import Tensor, nn
 
@@ -146,11 +146,20 @@ class Run:
 def load_weights(module: nn.Module, path: str | Path) -> None:
     """Load a safetensors state dict into ``module``, refusing any name, shape or dtype that
     differs from what the config built (before a single tensor is copied)."""
+    from genlab import __version__
+    from genlab.training.checkpoint import WEIGHTS_VERSION
+
     path = Path(path)
     try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
         tensors = load_file(str(path))
     except (SafetensorError, OSError) as exc:
         raise GenlabError(f"cannot read weights: {exc}", path=path) from None
+    version = meta.get("format_version", str(WEIGHTS_VERSION))  # files from before versioning: layout 1
+    if version != str(WEIGHTS_VERSION):
+        raise GenlabError(f"weights format version {version} (written by genlab {meta.get('genlab_version', '?')}) "
+                          f"is not version {WEIGHTS_VERSION}, which genlab {__version__} reads", path=path)
     check_tensors(module.state_dict(), tensors, path=path)
     module.load_state_dict(tensors, strict=True)
 

@@ -1,0 +1,258 @@
+"""``genlab report RUN``: one self-contained HTML page about a run or a folder of samples.
+
+The page holds, where the folder has them:
+
+* the resolved config (``RUN/config.json``);
+* training curves drawn from ``RUN/logs/metrics.csv``;
+* the metric table (``RUN/metrics.json`` or a ``genlab evaluate --json`` file in ``RUN`` or
+  ``RUN/samples``); for molecules beside the published numbers of :file:`genlab/data/anchors.json`,
+  each under the validity definition its paper used;
+* samples: a grid of molecules drawn by RDKit from ``*.smi`` files, point clouds or image grids
+  from ``*.npz`` / ``*.safetensors`` sample files (drawn by :mod:`genlab.plots`);
+* every PNG already written beside them (property histograms of ``genlab evaluate``, ``RUN/plots``).
+
+Images are embedded as base64 PNG; the page loads nothing from anywhere and runs no script.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import json
+import math
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from genlab import __version__
+from genlab.errors import GenlabError
+from genlab.paths import package_file
+
+#: evaluate keys shown in the metric table, in order
+TABLE_KEYS = ("n_samples", "validity", "validity_relaxed", "validity_fragment_free", "validity_corrected",
+              "uniqueness", "novelty", "fcd", "nspdk", "snn", "frag", "scaf", "intdiv1", "intdiv2", "filters")
+GRID_MOLECULES = 24
+
+
+def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
+    """Write the report of ``folder`` (a run directory or a folder of samples); returns its path."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise GenlabError("no such run directory", path=root)
+    out = root / "report.html" if out is None else Path(out)
+    sections = [
+        _config_section(root),
+        _curves_section(root / "logs" / "metrics.csv"),
+        _metrics_section(root),
+        _samples_section(root),
+        _figures_section(root, exclude=out),
+    ]
+    body = "\n".join(s for s in sections if s)
+    if not body:
+        raise GenlabError("nothing to report: no config.json, logs, metrics or samples", path=root)
+    title = f"genlab report: {root.resolve().name}"
+    page = _PAGE.format(title=html.escape(title), version=html.escape(__version__),
+                        when=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), body=body)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+    return out
+
+
+# --- sections ----------------------------------------------------------------------------------
+
+
+def _config_section(root: Path) -> str:
+    path = root / "config.json"
+    if not path.is_file():
+        return ""
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise GenlabError(f"invalid JSON: {exc}", path=path) from None
+    return _section("Resolved config", f"<pre>{html.escape(json.dumps(config, indent=2))}</pre>")
+
+
+def _curves_section(path: Path) -> str:
+    if not path.is_file():
+        return ""
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    series: dict[str, tuple[list[float], list[float]]] = {}
+    for row in rows:
+        if not row.get("step"):
+            continue
+        for key, value in row.items():
+            if key in ("epoch", "step") or value in ("", None):
+                continue
+            steps, values = series.setdefault(key, ([], []))
+            steps.append(float(row["step"]))
+            values.append(float(value))
+    if not series:
+        return ""
+    names = sorted(series)
+    cols = min(3, len(names))
+    fig = Figure(figsize=(4.2 * cols, 3.0 * math.ceil(len(names) / cols)), layout="constrained")
+    for i, name in enumerate(names):
+        ax = fig.add_subplot(math.ceil(len(names) / cols), cols, i + 1)
+        steps, values = series[name]
+        ax.plot(steps, values, lw=1.2, marker="." if len(steps) < 30 else None)
+        ax.set(title=name, xlabel="step")
+        ax.grid(alpha=0.3)
+    return _section("Training curves", _img(_png(fig), f"training curves from {path.name}"))
+
+
+def _metrics_section(root: Path) -> str:
+    result, source = _find_metrics(root)
+    if result is None:
+        return ""
+    anchors = _anchors() if "validity" in result else []
+    head = "<tr><th>metric</th><th>this run</th>" + "".join(
+        f"<th>{html.escape(a['name'])}</th>" for a in anchors) + "</tr>"
+    rows = []
+    keys = [k for k in TABLE_KEYS if k in result] or [k for k, v in result.items() if _is_number(v)]
+    for key in keys:
+        cells = [f"<td>{_fmt(result.get(key))}</td>"] + [
+            f"<td>{_fmt(a['metrics'].get(key))}</td>" for a in anchors]
+        rows.append(f"<tr><th>{html.escape(key)}</th>{''.join(cells)}</tr>")
+    for name, value in (result.get("properties") or {}).items():
+        rows.append(f"<tr><th>{html.escape(name)}</th><td>{_fmt(value)}</td>{'<td></td>' * len(anchors)}</tr>")
+    notes = [f"<p>From <code>{html.escape(str(source.relative_to(root)))}</code>.</p>"]
+    for a in anchors:
+        notes.append(f"<p><b>{html.escape(a['name'])}</b>: {html.escape(a['note'])} Source: "
+                     f"{html.escape(a['source'])} (not a link; the page loads nothing).</p>")
+    return _section("Metrics", f"<table>{head}{''.join(rows)}</table>" + "".join(notes))
+
+
+def _samples_section(root: Path) -> str:
+    parts = []
+    for folder in (root / "samples", root):
+        for path in sorted(folder.glob("*.smi")) if folder.is_dir() else []:
+            image = _molecule_grid(path)
+            if image:
+                parts.append(f"<h3>{html.escape(path.name)}</h3>" + _img(image, f"molecules of {path.name}"))
+        for path in sorted(folder.glob("*.npz")) if folder.is_dir() else []:
+            image = _tensor_samples(path)
+            if image:
+                parts.append(f"<h3>{html.escape(path.name)}</h3>" + _img(image, f"samples of {path.name}"))
+    return _section("Samples", "".join(parts)) if parts else ""
+
+
+def _figures_section(root: Path, exclude: Path) -> str:
+    pngs = sorted({*root.glob("*.png"), *(root / "samples").glob("*.png"), *(root / "plots").glob("*.png")})
+    parts = [f"<h3>{html.escape(p.name)}</h3>" + _img(p.read_bytes(), p.name) for p in pngs if p != exclude]
+    return _section("Figures", "".join(parts)) if parts else ""
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _find_metrics(root: Path) -> tuple[dict[str, Any] | None, Path | None]:
+    candidates = [root / "metrics.json", *sorted(root.glob("*.json")), *sorted((root / "samples").glob("*.json"))]
+    for path in candidates:
+        if not path.is_file() or path.name in ("config.json",):
+            continue
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and any(_is_number(data.get(k)) for k in TABLE_KEYS + ("n_samples",)):
+            return data, path
+        if isinstance(data, dict) and path.name == "metrics.json":
+            return data, path
+    return None, None
+
+
+def _anchors() -> list[dict[str, Any]]:
+    """Published QM9 numbers with a confirmed source (see ``genlab/data/anchors.json``)."""
+    data = json.loads(package_file("anchors.json").read_text(encoding="utf-8"))
+    return [a for a in data["qm9"] if a.get("metrics")]
+
+
+def _molecule_grid(path: Path) -> bytes | None:
+    from rdkit import Chem, RDLogger
+    from rdkit.Chem import Draw
+
+    from genlab.data.smiles_io import read_molecule_file
+
+    RDLogger.DisableLog("rdApp.*")
+    mols = []
+    for record in read_molecule_file(path):
+        mol = Chem.MolFromSmiles(record.smiles) if record.smiles else None
+        if mol is not None:
+            mols.append(mol)
+        if len(mols) == GRID_MOLECULES:
+            break
+    if not mols:
+        return None
+    image = Draw.MolsToGridImage(mols, molsPerRow=6, subImgSize=(200, 160),
+                                 legends=[Chem.MolToSmiles(m) for m in mols])
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _tensor_samples(path: Path) -> bytes | None:
+    """Points (n, D) or images (n, C, H, W) from a ``genlab sample`` .npz, drawn by genlab.plots."""
+    from genlab.modalities.images import ImagesModality
+    from genlab.modalities.points import PointsModality
+    from genlab.plots import plot_samples
+
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            samples = archive["samples"] if "samples" in archive.files else None
+    except (OSError, ValueError):
+        return None
+    if samples is None or samples.ndim not in (2, 4):
+        return None
+    modality = PointsModality(samples.shape[1]) if samples.ndim == 2 else ImagesModality(*samples.shape[1:])
+    with tempfile.TemporaryDirectory() as tmp:
+        figure = plot_samples(modality, samples, Path(tmp) / "samples.png", title=path.name)
+        return None if figure is None else figure.read_bytes()
+
+
+def _png(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    return buffer.getvalue()
+
+
+def _img(png: bytes, alt: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _section(title: str, content: str) -> str:
+    return f"<section><h2>{html.escape(title)}</h2>{content}</section>"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "&ndash;"
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else f"{value:.4f}"
+    return html.escape(str(value))
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: sans-serif; margin: 2em auto; max-width: 1300px; color: #222; }}
+h1 {{ font-size: 1.5em; }} h2 {{ border-bottom: 1px solid #ccc; padding-bottom: .2em; }}
+pre {{ background: #f6f6f6; padding: 1em; overflow: auto; max-height: 30em; }}
+table {{ border-collapse: collapse; }} th, td {{ border: 1px solid #ccc; padding: .25em .6em; text-align: right; }}
+th:first-child {{ text-align: left; }} img {{ max-width: 100%; display: block; margin: .5em 0; }}
+</style></head>
+<body><h1>{title}</h1><p>genlab {version}, written {when}.</p>
+{body}
+</body></html>
+"""
