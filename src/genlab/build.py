@@ -9,6 +9,14 @@ the family gets all three injected::
     network = NETWORKS.build(cfg["network"], shapes=bundle.modality.shapes())
     family  = FAMILIES.build(cfg["family"], modality=bundle.modality, process=process, network=network)
 
+Families without a process (flows, VAEs, GANs) omit the ``process`` section and get no
+``process`` argument. A family with several networks writes the ``network`` section as a mapping
+of roles, each an ordinary network section, and gets one argument per role::
+
+    network:
+      generator: {name: mlp_decoder, latent_dim: 2}
+      critic: {name: mlp_encoder, hidden: 256}
+
 :func:`resolve_config` writes out every constructor default, so ``RUN/config.json`` rebuilds the
 same objects even if a default changes later.
 """
@@ -38,10 +46,27 @@ def build_family(config: Mapping[str, Any]) -> tuple[Family, DataBundle]:
     load_providers()
     load_families()
     bundle = DATASETS.build(_section(config, "data"))
-    process = PROCESSES.build(_section(config, "process"))
-    network = NETWORKS.build(_section(config, "network"), shapes=bundle.modality.shapes())
-    family = FAMILIES.build(_section(config, "family"), modality=bundle.modality, process=process, network=network)
+    injected: dict[str, Any] = {}
+    if "process" in config:
+        injected["process"] = PROCESSES.build(config["process"])
+    shapes = bundle.modality.shapes()
+    for role, section in network_roles(_section(config, "network")).items():
+        injected[role] = NETWORKS.build(section, shapes=shapes)
+    family = FAMILIES.build(_section(config, "family"), modality=bundle.modality, **injected)
     return family, bundle
+
+
+def network_roles(section: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """``{"network": section}`` for one network; ``{role: subsection}`` for a mapping of roles."""
+    if "name" in section:
+        return {"network": section}
+    for role, sub in section.items():
+        if not isinstance(sub, Mapping) or "name" not in sub:
+            raise ConfigError("expected a network section with a 'name' (or a mapping of roles to "
+                              "network sections)", key=f"network.{role}")
+    if not section:
+        raise ConfigError("the network section needs a 'name'", key="network")
+    return dict(section)
 
 
 def resolve_config(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -55,13 +80,22 @@ def resolve_config(config: Mapping[str, Any]) -> dict[str, Any]:
     load_providers()
     load_families()
     out = json.loads(json.dumps(dict(config)))
-    tables = {"data": DATASETS, "family": FAMILIES, "process": PROCESSES, "network": NETWORKS}
+    tables = {"data": DATASETS, "family": FAMILIES, "process": PROCESSES}
     for name, table in tables.items():
         if name in out:
-            section = out[name]
-            defaults = {k: _plain(v) for k, v in table.defaults(section["name"]).items()}
-            out[name] = {"name": section["name"], **defaults, **{k: v for k, v in section.items() if k != "name"}}
+            out[name] = _resolved(table, out[name])
+    if "network" in out:
+        roles = network_roles(out["network"])
+        if "name" in out["network"]:
+            out["network"] = _resolved(NETWORKS, out["network"])
+        else:
+            out["network"] = {role: _resolved(NETWORKS, sub) for role, sub in roles.items()}
     return out
+
+
+def _resolved(table: Any, section: Mapping[str, Any]) -> dict[str, Any]:
+    defaults = {k: _plain(v) for k, v in table.defaults(section["name"]).items()}
+    return {"name": section["name"], **defaults, **{k: v for k, v in section.items() if k != "name"}}
 
 
 def check_sections(config: Mapping[str, Any]) -> None:

@@ -20,18 +20,41 @@ score_sde      vp | subvp | ve                                weighting (sigma2 
 pfgm           pfgm (network.aux_dim: 1)                      ode_method, sample_steps, rtol, atol
 flow_matching  flow_matching                                  ode_method, sample_steps, rtol, atol
 =============  =============================================  =====================================
+
+Families without a process (no ``process`` section); their networks are injected by role:
+
+=======  ===============================  ======================================================
+name     network roles                    family config keys
+=======  ===============================  ======================================================
+realnvp  network (coupling_mlp |          dequantize, logit_alpha, temperature
+         coupling_conv)
+ffjord   network (concatsquash | mlp  trace (hutchinson | exact), adjoint, train_method,
+         | unet: v(x, t))                 train_steps, rtol, atol, ode_method, sample_steps,
+                                          eval_rtol, eval_atol, exact_max_dims, dequantize
+vae      encoder, decoder                 likelihood (gaussian | discretized_logistic),
+                                          n_importance, sample_mean, dequantize, kl_warmup
+aae      encoder, decoder                 likelihood, disc_hidden, disc_depth,
+                                          adversarial_weight, sample_mean
+gan      generator, critic                objective ({name: non_saturating | wgan | wgan_gp,
+                                          clip_value | gp_weight}), n_critic
+=======  ===============================  ======================================================
 """
 
 from __future__ import annotations
 
 import importlib
 
+from genlab.families.aae import AAEFamily
 from genlab.families.base import Family
 from genlab.families.ddpm import DDPMFamily
+from genlab.families.ffjord import FFJORDFamily
 from genlab.families.flow_matching import FlowMatchingFamily
+from genlab.families.gan import GANFamily
 from genlab.families.ncsn import NCSNFamily
 from genlab.families.pfgm import PFGMFamily
+from genlab.families.realnvp import RealNVPFamily
 from genlab.families.score_sde import ScoreSDEFamily
+from genlab.families.vae import VAEFamily
 from genlab.registry import Registry
 
 FAMILIES: Registry[Family] = Registry("family")
@@ -40,9 +63,15 @@ FAMILIES.register("ncsn")(NCSNFamily)
 FAMILIES.register("score_sde")(ScoreSDEFamily)
 FAMILIES.register("pfgm")(PFGMFamily)
 FAMILIES.register("flow_matching")(FlowMatchingFamily)
+FAMILIES.register("realnvp")(RealNVPFamily)
+FAMILIES.register("ffjord")(FFJORDFamily)
+FAMILIES.register("vae")(VAEFamily)
+FAMILIES.register("aae")(AAEFamily)
+FAMILIES.register("gan")(GANFamily)
 
 # modules of families owned by other workers (VAEs, GANs, flows, graph families ...)
-_PROVIDERS: tuple[str, ...] = ()
+_PROVIDERS: tuple[str, ...] = ("genlab.families.graphnvp", "genlab.families.mpgvae", "genlab.families.graph_aae",
+                               "genlab.families.molgan")
 
 
 def load_providers() -> None:

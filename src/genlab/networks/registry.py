@@ -27,12 +27,28 @@ A network learns its input sizes from the modality, injected by the builder::
 ``shapes`` maps component name -> per-sample shape (``{"x": (2,)}``, ``{"x": (1, 8, 8)}``); it is
 not a config key. Config keys are the remaining constructor arguments:
 
-=======  ===================================================================================
-name     config keys
-=======  ===================================================================================
-mlp      hidden, depth, time_embedding (sinusoidal | fourier), time_dim, aux_dim
-unet     base_channels, channel_mults, time_embedding, time_dim, aux_dim, groups, dropout
-=======  ===================================================================================
+============  ==================================================================================
+name          config keys
+============  ==================================================================================
+mlp           hidden, depth, time_embedding (sinusoidal | fourier), time_dim, aux_dim
+unet          base_channels, channel_mults, time_embedding, time_dim, aux_dim, groups, dropout
+concatsquash  hidden, depth, activation (softplus | tanh): FFJORD's ODE function, smooth in t
+============  ==================================================================================
+
+Networks with other contracts (flows, VAEs, AAEs, GANs; see their modules):
+
+=============  ==========================================  ===========================================
+name           contract                                    config keys
+=============  ==========================================  ===========================================
+coupling_mlp   ``z, log_det = flow(x)``, ``flow.inverse``  n_couplings, hidden, depth, permute, actnorm
+coupling_conv  (:mod:`genlab.networks.coupling_flows`)     n_couplings, hidden, depth, actnorm
+mlp_encoder    ``h = encoder(x)``: State -> (B, out_dim)   hidden, depth
+conv_encoder   (:mod:`genlab.networks.latent_maps`)        channels, features
+mlp_decoder    ``p = decoder(z)``: (B, L) -> State of      latent_dim, hidden, depth, n_params,
+               (B, n_params, *shape) parts                 out_activation
+conv_decoder                                               latent_dim, channels, n_params,
+                                                           out_activation
+=============  ==========================================  ===========================================
 
 A graph network (written against this contract) registers itself here with
 ``NETWORKS.register("<name>")`` in its own module, listed in ``_PROVIDERS`` below.
@@ -44,6 +60,9 @@ import importlib
 
 from torch import nn
 
+from genlab.networks.concatsquash import ConcatSquashMLP
+from genlab.networks.coupling_flows import CouplingConvFlow, CouplingMLPFlow
+from genlab.networks.latent_maps import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder
 from genlab.networks.mlp import TimeMLP
 from genlab.networks.unet import UNet
 from genlab.registry import Registry
@@ -51,9 +70,17 @@ from genlab.registry import Registry
 NETWORKS: Registry[nn.Module] = Registry("network")
 NETWORKS.register("mlp")(TimeMLP)
 NETWORKS.register("unet")(UNet)
+NETWORKS.register("concatsquash")(ConcatSquashMLP)
+NETWORKS.register("coupling_mlp")(CouplingMLPFlow)
+NETWORKS.register("coupling_conv")(CouplingConvFlow)
+NETWORKS.register("mlp_encoder")(MLPEncoder)
+NETWORKS.register("mlp_decoder")(MLPDecoder)
+NETWORKS.register("conv_encoder")(ConvEncoder)
+NETWORKS.register("conv_decoder")(ConvDecoder)
 
 # modules that register further networks (written by other concepts' owners)
-_PROVIDERS = ("genlab.networks.graph",)
+_PROVIDERS = ("genlab.networks.graph", "genlab.networks.rgcn", "genlab.networks.graph_flows",
+              "genlab.networks.mpnn", "genlab.networks.graph_generator")
 
 
 def load_providers() -> None:

@@ -53,6 +53,31 @@ def gaussian_log_prob(x: State, std: float, dims: Tensor) -> Tensor:
     return -0.5 * sq / std**2 - 0.5 * dims.to(sq) * math.log(2 * math.pi * std**2)
 
 
+def divergence_exact(v: Tensor, x: Tensor, create_graph: bool = False) -> Tensor:
+    """∇·v = Σ_i ∂v_i/∂x_i by one backward pass per dimension; v, x: (B, D) -> (B,).
+
+    ``create_graph=True`` keeps the graph, so the divergence can itself be differentiated (training
+    a CNF with the exact trace, FFJORD's low-dimensional setting)."""
+    div = torch.zeros(v.shape[0], dtype=v.dtype, device=v.device)
+    if not v.requires_grad:  # v does not depend on x (e.g. a constant field)
+        return div
+    D = v.shape[1]
+    for i in range(D):
+        (grad,) = torch.autograd.grad(v[:, i].sum(), x, retain_graph=create_graph or i < D - 1,
+                                      create_graph=create_graph)
+        div = div + grad[:, i]
+    return div
+
+
+def divergence_hutchinson(v: Tensor, x: Tensor, probe: Tensor, create_graph: bool = False) -> Tensor:
+    """Hutchinson's estimate εᵀ (∂v/∂x) ε of ∇·v (Grathwohl et al. 2019, eq. 7); v, x, ε: (B, D)
+    -> (B,). Unbiased when E[ε εᵀ] = I (Rademacher or standard normal ε)."""
+    if not v.requires_grad:
+        return torch.zeros(v.shape[0], dtype=v.dtype, device=v.device)
+    (vjp,) = torch.autograd.grad((v * probe).sum(), x, create_graph=create_graph)  # εᵀ ∂v/∂x, (B, D)
+    return (vjp * probe).sum(1)  # (B,)
+
+
 def ode_log_likelihood(velocity_fn: ModelFn, x_0: State, modality: Modality,
                        prior_log_prob: Callable[[State], Tensor], t_0: float = 1e-5, method: str = "dopri5",
                        steps: int = 100, rtol: float = 1e-5, atol: float = 1e-5, exact_max_dims: int = 4,
@@ -73,15 +98,7 @@ def ode_log_likelihood(velocity_fn: ModelFn, x_0: State, modality: Modality,
             flat = flat.detach().requires_grad_(True)
             t_b = t.reshape(()).clamp(t_0, 1.0).expand(B)  # adaptive stages may probe past 1
             v = modality.project(counted(x_0.unflatten(flat), t_b)).flatten()  # (B, D)
-            if not v.requires_grad:  # v does not depend on x (e.g. a constant field)
-                div = torch.zeros(B, dtype=v.dtype, device=v.device)
-            elif exact:
-                div = torch.zeros(B, dtype=v.dtype, device=v.device)
-                for i in range(D):
-                    div = div + torch.autograd.grad(v[:, i].sum(), flat, retain_graph=i < D - 1)[0][:, i]
-            else:
-                (vjp,) = torch.autograd.grad((v * probe).sum(), flat)  # εᵀ ∂v/∂x, (B, D)
-                div = (vjp * probe).sum(1)  # (B,)
+            div = divergence_exact(v, flat) if exact else divergence_hutchinson(v, flat, probe)
         return v.detach(), div.detach()
 
     options = {}
