@@ -81,7 +81,7 @@ class LastCheckpoint(Checkpoint):
 
     def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
         it = pl_module.iteration
-        if it % self.every == 0 or it >= self.max_steps:
+        if it % self.every == 0 or it >= self.max_steps or trainer.should_stop:  # should_stop: e.g. max_time
             # a finite loss can still give non-finite gradients: never overwrite a good state with one
             bad = next((name for name, p in pl_module.named_parameters() if not torch.isfinite(p).all()), None)
             if bad is not None:

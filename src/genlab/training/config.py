@@ -17,7 +17,7 @@ from genlab.registry import check_kwargs
 
 #: keys that may change when a run is resumed: they do not alter the optimisation trajectory
 RESUMABLE_KEYS = frozenset(
-    {"max_steps", "log_every", "checkpoint_every", "val_every", "val_batches", "num_workers"}
+    {"max_steps", "max_minutes", "log_every", "checkpoint_every", "val_every", "val_batches", "num_workers"}
 )
 
 #: Lightning's accelerator and precision names
@@ -47,7 +47,10 @@ class TrainConfig:
     num_workers: int = 0  # DataLoader worker processes
     precision: str = "32-true"  # Lightning precision: "32-true", "bf16-mixed", "16-mixed", ...
     accelerator: str = "auto"  # "cpu", "gpu", "auto"
-    devices: int = 1
+    devices: int = 1  # processes per node; batch_size is the global batch, split across all of them
+    num_nodes: int = 1
+    strategy: str = "auto"  # Lightning strategy: "auto", "ddp", ... (docs/distributed.md)
+    max_minutes: float | None = None  # wall-clock budget: stop after this many minutes (or max_steps)
     deterministic: bool = True  # on CPU, torch.use_deterministic_algorithms: bit-identical resume
 
     @classmethod
@@ -71,13 +74,16 @@ class TrainConfig:
         return out
 
     def validate(self) -> None:
-        positive = ("max_steps", "batch_size", "log_every", "checkpoint_every", "val_batches", "devices")
+        positive = ("max_steps", "batch_size", "log_every", "checkpoint_every", "val_batches", "devices",
+                    "num_nodes")
         for key in positive:
             if getattr(self, key) < 1:
                 raise ConfigError(f"must be at least 1, got {getattr(self, key)}", key=f"train.{key}")
         for key in ("warmup_steps", "val_every", "num_workers", "weight_decay"):
             if getattr(self, key) < 0:
                 raise ConfigError(f"must not be negative, got {getattr(self, key)}", key=f"train.{key}")
+        if self.max_minutes is not None and not self.max_minutes > 0:
+            raise ConfigError(f"must be positive or null, got {self.max_minutes}", key="train.max_minutes")
         if not self.lr > 0:
             raise ConfigError(f"must be positive, got {self.lr}", key="train.lr")
         if self.ema_decay is not None and not 0.0 <= self.ema_decay < 1.0:

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 import lightning as L
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -148,12 +149,15 @@ class FamilyModule(L.LightningModule):
         self._log("val", {"loss": loss, **metrics}, on_step=False, on_epoch=True)
 
     def _log(self, prefix: str, values: dict[str, Any], on_step: bool = True, on_epoch: bool = False) -> None:
+        # DDP: each process holds a shard of the global batch; log the mean over processes
+        sync = self._trainer is not None and self.trainer.world_size > 1
         self.log_dict(
             {f"{prefix}/{k}": v for k, v in values.items()},
-            on_step=on_step, on_epoch=on_epoch, batch_size=self.train_config.batch_size,
+            on_step=on_step, on_epoch=on_epoch, batch_size=self.train_config.batch_size, sync_dist=sync,
         )
         if prefix == "train" and "loss" in values:
-            self.log("loss", values["loss"], prog_bar=True, logger=False, batch_size=self.train_config.batch_size)
+            self.log("loss", values["loss"], prog_bar=True, logger=False, batch_size=self.train_config.batch_size,
+                     sync_dist=sync)
 
     def _check_finite(self, loss: Tensor, what: str) -> None:
         if not torch.isfinite(loss).all():
@@ -188,3 +192,6 @@ class FamilyModule(L.LightningModule):
         if self._pending_rng is not None:
             set_rng_states(self._pending_rng)
             self._pending_rng = None
+        if self.trainer.world_size > 1:  # DDP: each process draws its own noise for its shard
+            torch.manual_seed(int(np.random.SeedSequence([self.train_config.seed, self.iteration, self.global_rank])
+                                  .generate_state(1)[0]))

@@ -33,33 +33,40 @@ class SeededBatchStream(Sampler[list[int]]):
     may straddle two passes and no sample is dropped. Iteration begins at batch ``position()``.
     """
 
-    def __init__(self, n_items: int, batch_size: int, seed: int, position: Callable[[], int] = lambda: 0) -> None:
+    def __init__(self, n_items: int, batch_size: int, seed: int, position: Callable[[], int] = lambda: 0,
+                 shard: Callable[[], tuple[int, int]] = lambda: (0, 1)) -> None:
         if n_items < 1:
             raise ValueError("the training set is empty")
         self.n_items = n_items
-        self.batch_size = batch_size
+        self.batch_size = batch_size  # the global batch, over all processes
         self.seed = seed
         self.position = position
+        self.shard = shard  # () -> (rank, world_size), asked when iteration starts (after a DDP launch)
 
     def permutation(self, epoch: int) -> torch.Tensor:
         seed = int(np.random.SeedSequence([self.seed, epoch]).generate_state(1)[0])
         return torch.randperm(self.n_items, generator=torch.Generator().manual_seed(seed))  # (n_items,)
 
-    def batch(self, k: int) -> list[int]:
-        """The k-th batch, without iterating (for tests and inspection)."""
-        return next(iter(self._from(k)))
+    def batch(self, k: int, rank: int = 0, world_size: int = 1) -> list[int]:
+        """Process ``rank``'s share of the k-th batch, without iterating (for tests and inspection)."""
+        return next(iter(self._from(k, rank, world_size)))
 
     def __iter__(self) -> Iterator[list[int]]:
-        return self._from(self.position())
+        return self._from(self.position(), *self.shard())
 
-    def _from(self, k: int) -> Iterator[list[int]]:
+    def _from(self, k: int, rank: int = 0, world_size: int = 1) -> Iterator[list[int]]:
+        """Global batches from k on; process ``rank`` of ``world_size`` takes the contiguous slice
+        ``[rank B/W, (rank+1) B/W)``, so the shards of all processes together are the global batch."""
+        if self.batch_size % world_size:
+            raise ValueError(f"train.batch_size {self.batch_size} does not split over {world_size} processes")
+        share = self.batch_size // world_size
         epoch, offset = divmod(k * self.batch_size, self.n_items)
         pending = self.permutation(epoch)[offset:]
         while True:
             while pending.numel() < self.batch_size:
                 epoch += 1
                 pending = torch.cat([pending, self.permutation(epoch)])
-            yield pending[: self.batch_size].tolist()
+            yield pending[rank * share : (rank + 1) * share].tolist()
             pending = pending[self.batch_size :]
 
 

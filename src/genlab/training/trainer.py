@@ -17,7 +17,9 @@ from __future__ import annotations
 import contextlib
 import csv
 import logging
+import os
 import warnings
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -55,7 +57,7 @@ def train(config: Mapping[str, Any] | None, out: str | Path, resume: bool = Fals
     run = RunDir(Path(out))
     if resume:
         config = _resume_config(run, config)
-    elif run.config.exists():
+    elif run.config.exists() and _first_process():  # DDP: other processes find rank 0's config
         raise GenlabError("already holds a run; resume it with --resume or choose another --out", path=run.root)
     if config is None:
         raise ConfigError("no config given")
@@ -67,10 +69,12 @@ def train(config: Mapping[str, Any] | None, out: str | Path, resume: bool = Fals
         raise ConfigError("the training set is empty", key="data")
     resolved = resolve_config(config)
     resolved["train"] = cfg.to_dict()
-    write_json(run.config, resolved)
+    if _first_process():
+        write_json(run.config, resolved)
 
     module = FamilyModule(family, cfg)
-    stream = SeededBatchStream(len(bundle.train), cfg.batch_size, cfg.seed, position=lambda: module.iteration)
+    stream = SeededBatchStream(len(bundle.train), cfg.batch_size, cfg.seed, position=lambda: module.iteration,
+                               shard=lambda: (module.global_rank, module.trainer.world_size))
     loader = DataLoader(
         bundle.train, batch_sampler=stream, collate_fn=bundle.collate, num_workers=cfg.num_workers,
         persistent_workers=cfg.num_workers > 0, generator=torch.Generator().manual_seed(cfg.seed),
@@ -90,6 +94,8 @@ def train(config: Mapping[str, Any] | None, out: str | Path, resume: bool = Fals
     # state_dict; reading them from there also covers a resume that had nothing left to do
     final = load_tree(run.checkpoint)
     family.load_state_dict(FamilyModule.family_weights(final["state_dict"]))
+    if trainer.global_rank != 0:
+        return Run.from_trained(run.root, resolved, family, bundle)
     save_weights(family.state_dict(), run.weights, metadata={"iteration": str(final["genlab"]["iteration"])})
     run.samples.mkdir(exist_ok=True)
     run.plots.mkdir(exist_ok=True)
@@ -113,6 +119,9 @@ def _trainer_arguments(cfg: TrainConfig, run: RunDir, module: FamilyModule, vali
         max_epochs=-1,  # the batch stream is endless: one epoch, ended by max_steps
         accelerator=cfg.accelerator,
         devices=cfg.devices,
+        num_nodes=cfg.num_nodes,
+        strategy=cfg.strategy,
+        max_time=None if cfg.max_minutes is None else timedelta(minutes=cfg.max_minutes),
         precision=cfg.precision,
         # CPU only: several CUDA kernels (e.g. upsampling backward) have no deterministic version
         deterministic=cfg.deterministic and _on_cpu(cfg.accelerator),
@@ -131,6 +140,14 @@ def _trainer_arguments(cfg: TrainConfig, run: RunDir, module: FamilyModule, vali
         enable_model_summary=False,
         use_distributed_sampler=False,
     )
+
+
+def _first_process() -> bool:
+    """Whether this is the global-rank-0 process as the launcher set it (torchrun: RANK; Lightning's
+    own DDP launcher: NODE_RANK and LOCAL_RANK); true outside distributed training."""
+    if "RANK" in os.environ:
+        return os.environ["RANK"] == "0"
+    return os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0"
 
 
 def _on_cpu(accelerator: str) -> bool:
