@@ -7,6 +7,7 @@ arguments, STYLE.md §4).
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from typing import Any, Callable, Generic, Mapping, TypeVar
 
@@ -19,9 +20,19 @@ T = TypeVar("T")
 class Registry(Generic[T]):
     """A named table of constructors for one axis (modality, process, network, family, ...)."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, providers: tuple[str, ...] = ()) -> None:
         self.kind = kind
         self._table: dict[str, Callable[..., T]] = {}
+        self._providers = providers  # modules whose import registers more entries
+        self._providers_loaded = False
+
+    def load_providers(self) -> None:
+        """Import the provider modules once (each registers its entries on import)."""
+        if self._providers_loaded:
+            return
+        self._providers_loaded = True  # set first: a provider may look entries up while importing
+        for module in self._providers:
+            importlib.import_module(module)
 
     def register(self, name: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
         def decorate(obj: Callable[..., T]) -> Callable[..., T]:
@@ -33,12 +44,15 @@ class Registry(Generic[T]):
         return decorate
 
     def names(self) -> list[str]:
+        self.load_providers()
         return sorted(self._table)
 
     def __contains__(self, name: str) -> bool:
+        self.load_providers()
         return name in self._table
 
     def get(self, name: str) -> Callable[..., T]:
+        self.load_providers()
         try:
             return self._table[name]
         except KeyError:

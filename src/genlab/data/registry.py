@@ -1,25 +1,18 @@
 """``DATASETS``: config ``data.name`` -> a function returning a :class:`~genlab.data.bundle.DataBundle`.
 
-Entries register themselves in their own modules; importing this module imports them all.
+Entries register themselves in their own modules (the providers), imported on the first lookup.
 """
 
 from __future__ import annotations
 
-import importlib
-
 from genlab.data.bundle import DataBundle
 from genlab.registry import Registry
 
-DATASETS: Registry[DataBundle] = Registry("data")
+DATASETS: Registry[DataBundle] = Registry("data", providers=(
+    "genlab.data.points",
+    "genlab.data.images",
+    "genlab.data.graphs",
+))
 
-# modules that register datasets; each is owned by one concept
-_PROVIDERS = ("genlab.data.points", "genlab.data.images", "genlab.data.graphs")
-
-
-def load_providers() -> None:
-    for module in _PROVIDERS:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:  # a provider not written yet
-            if exc.name != module:
-                raise
+#: registry-wide alias: import every module that registers entries (done lazily on first lookup)
+load_providers = DATASETS.load_providers

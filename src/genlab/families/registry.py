@@ -42,8 +42,6 @@ gan      generator, critic                objective ({name: non_saturating | wga
 
 from __future__ import annotations
 
-import importlib
-
 from genlab.families.aae import AAEFamily
 from genlab.families.base import Family
 from genlab.families.ddpm import DDPMFamily
@@ -57,7 +55,12 @@ from genlab.families.score_sde import ScoreSDEFamily
 from genlab.families.vae import VAEFamily
 from genlab.registry import Registry
 
-FAMILIES: Registry[Family] = Registry("family")
+FAMILIES: Registry[Family] = Registry("family", providers=(
+    "genlab.families.graphnvp",
+    "genlab.families.mpgvae",
+    "genlab.families.graph_aae",
+    "genlab.families.molgan",
+))
 FAMILIES.register("ddpm")(DDPMFamily)
 FAMILIES.register("ncsn")(NCSNFamily)
 FAMILIES.register("score_sde")(ScoreSDEFamily)
@@ -69,15 +72,5 @@ FAMILIES.register("vae")(VAEFamily)
 FAMILIES.register("aae")(AAEFamily)
 FAMILIES.register("gan")(GANFamily)
 
-# modules of families owned by other workers (VAEs, GANs, flows, graph families ...)
-_PROVIDERS: tuple[str, ...] = ("genlab.families.graphnvp", "genlab.families.mpgvae", "genlab.families.graph_aae",
-                               "genlab.families.molgan")
-
-
-def load_providers() -> None:
-    for module in _PROVIDERS:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+#: registry-wide alias: import every module that registers entries (done lazily on first lookup)
+load_providers = FAMILIES.load_providers

@@ -56,8 +56,6 @@ A graph network (written against this contract) registers itself here with
 
 from __future__ import annotations
 
-import importlib
-
 from torch import nn
 
 from genlab.networks.concatsquash import ConcatSquashMLP
@@ -67,7 +65,13 @@ from genlab.networks.mlp import TimeMLP
 from genlab.networks.unet import UNet
 from genlab.registry import Registry
 
-NETWORKS: Registry[nn.Module] = Registry("network")
+NETWORKS: Registry[nn.Module] = Registry("network", providers=(
+    "genlab.networks.graph",
+    "genlab.networks.rgcn",
+    "genlab.networks.graph_flows",
+    "genlab.networks.mpnn",
+    "genlab.networks.graph_generator",
+))
 NETWORKS.register("mlp")(TimeMLP)
 NETWORKS.register("unet")(UNet)
 NETWORKS.register("concatsquash")(ConcatSquashMLP)
@@ -78,18 +82,5 @@ NETWORKS.register("mlp_decoder")(MLPDecoder)
 NETWORKS.register("conv_encoder")(ConvEncoder)
 NETWORKS.register("conv_decoder")(ConvDecoder)
 
-# modules that register further networks (written by other concepts' owners)
-_PROVIDERS = ("genlab.networks.graph", "genlab.networks.rgcn", "genlab.networks.graph_flows",
-              "genlab.networks.mpnn", "genlab.networks.graph_generator")
-
-
-def load_providers() -> None:
-    for module in _PROVIDERS:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:  # a provider not written yet
-            if exc.name != module:
-                raise
-
-
-load_providers()
+#: registry-wide alias: import every module that registers entries (done lazily on first lookup)
+load_providers = NETWORKS.load_providers
