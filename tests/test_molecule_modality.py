@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 
-from genlab.data.molecules import load_molecules
 from genlab.data.registry import DATASETS, load_providers
 from genlab.errors import DataError
 from genlab.modalities.base import State

@@ -20,7 +20,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -30,7 +30,7 @@ from safetensors import safe_open
 from safetensors.numpy import save_file
 
 from genlab.chem.graph import canonical_smiles, decode_graph, dense_adjacency, encode_mol
-from genlab.chem.vocab import AtomVocab, atom_sort_key
+from genlab.chem.vocab import AtomVocab
 from genlab.data import sources
 from genlab.data.smiles_io import read_molecule_file
 from genlab.errors import DataError, VocabularyError

@@ -35,6 +35,21 @@ def draw_prior(modality: Modality, n: int, std: float, device: torch.device,
     return modality.noise(template, generator).map(lambda v: std * v)
 
 
+def sample_from_prior(family: nn.Module, samplers: dict[str, Callable], name: str, n: int,
+                      steps: int | None, generator: torch.Generator | None):
+    """The sampling loop every prior-to-data family shares: draw x_1 from the modality's prior,
+    run the named sampler (which integrates back to t = 0) and decode.
+
+    ``samplers[name](x_1, steps, generator) -> SamplerOutput``; returns a ``SampleResult``.
+    """
+    from genlab.families.base import SampleResult
+
+    run = pick(samplers, name, "sampler")
+    x_1 = draw_prior(family.modality, n, family.process.prior_std, module_device(family), generator)
+    out = run(x_1, steps, generator)
+    return SampleResult(samples=family.modality.decode(out.x), nfe=out.nfe, extras={"sampler": name})
+
+
 def pick(table: dict[str, Callable], name: str, what: str) -> Callable:
     """``table[name]`` or a ConfigError listing the choices."""
     try:

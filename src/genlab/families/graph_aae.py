@@ -21,7 +21,7 @@ phases are the same.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Iterator
 
 import torch
 import torch.nn.functional as F

@@ -24,7 +24,6 @@ given Â and takes the argmax per node. No valency check or correction is applie
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import torch
 from torch import Tensor, nn

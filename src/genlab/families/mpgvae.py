@@ -28,7 +28,6 @@ argmax``, as in the paper) or draws from the categoricals (``categorical``); no 
 
 from __future__ import annotations
 
-from typing import Any
 
 import torch
 from torch import Tensor, nn

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from genlab.families._shared import draw_prior, module_device, per_dim_sq_error, pick
+from genlab.families._shared import module_device, per_dim_sq_error, pick, sample_from_prior
 from genlab.families.base import Family, SampleResult
 from genlab.modalities.base import Modality, State
 from genlab.processes.sde import SDE, SDE_WEIGHTINGS
@@ -87,11 +87,7 @@ class ScoreSDEFamily(Family):
     @torch.no_grad()
     def sample(self, n: int, *, sampler: str | None = None, steps: int | None = None,
                generator: torch.Generator | None = None) -> SampleResult:
-        name = sampler or self.sampler
-        run = pick(self._samplers, name, "sampler")
-        x_1 = draw_prior(self.modality, n, self.process.prior_std, module_device(self), generator)
-        out = run(x_1, steps, generator)
-        return SampleResult(samples=self.modality.decode(out.x), nfe=out.nfe, extras={"sampler": name})
+        return sample_from_prior(self, self._samplers, sampler or self.sampler, n, steps, generator)
 
     def log_likelihood(self, batch: Any, *, exact_max_dims: int = 4,
                        generator: torch.Generator | None = None) -> LikelihoodResult:
