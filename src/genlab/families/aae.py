@@ -20,14 +20,13 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from genlab.families._shared import module_device, pick
 from genlab.families.base import Family, SampleResult
+from genlab.families.latent_adversary import LatentAdversary
 from genlab.families.observation import OBSERVATIONS, check_decoder
 from genlab.modalities.base import Modality, State
-from genlab.networks.latent_maps import MLPEncoder
 from genlab.training.module import AdversarialLoss
 
 
@@ -46,24 +45,15 @@ class AAEFamily(Family):
         check_decoder(decoder, self.observation, likelihood)
         self.latent_dim = decoder.latent_dim
         self.code_head = nn.Linear(encoder.out_dim, self.latent_dim)  # h -> z
-        self.discriminator = MLPEncoder({"z": (self.latent_dim,)}, hidden=disc_hidden, depth=disc_depth)
-        self.disc_head = nn.Linear(self.discriminator.out_dim, 1)
+        self.adversary = LatentAdversary(self.latent_dim, hidden=disc_hidden, depth=disc_depth)
         self.adversarial_weight, self.sample_mean = adversarial_weight, sample_mean
 
     def optimizer_parameters(self) -> list[list[nn.Parameter]]:
         autoencoder = [*self.encoder.parameters(), *self.code_head.parameters(), *self.decoder.parameters()]
-        return [autoencoder, [*self.discriminator.parameters(), *self.disc_head.parameters()]]
+        return [autoencoder, list(self.adversary.parameters())]
 
     def encode_latent(self, x: State) -> Tensor:
         return self.code_head(self.encoder(x))  # (B, L)
-
-    def discriminate(self, z: Tensor) -> Tensor:
-        return self.disc_head(self.discriminator(State({"z": z}))).squeeze(1)  # (B,) logits
-
-    def _prior(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        device = module_device(self)
-        dev = device if generator is None else generator.device
-        return torch.randn(n, self.latent_dim, generator=generator, device=dev).to(device)  # (n, L)
 
     def _reconstruction(self, x: State, z_q: Tensor) -> Tensor:
         """−log p(x | z) per data dimension, (B,)."""
@@ -72,11 +62,10 @@ class AAEFamily(Family):
     def adversarial_losses(self, batch: Any, step: int) -> Iterator[AdversarialLoss]:
         x = self.modality.encode(batch).to(module_device(self))
         z_q = self.encode_latent(x)  # (B, L)
-        z_p = self._prior(x.batch_size)
-        d_loss = (F.softplus(-self.discriminate(z_p)) + F.softplus(self.discriminate(z_q.detach()))).mean()
+        d_loss = self.adversary.discriminator_loss(z_q)
         yield AdversarialLoss(optimizer=1, loss=d_loss, metrics={"d_loss": d_loss.item()})
         recon = self._reconstruction(x, z_q).mean()
-        g_loss = F.softplus(-self.discriminate(z_q)).mean()
+        g_loss = self.adversary.generator_loss(z_q)
         loss = recon + self.adversarial_weight * g_loss
         yield AdversarialLoss(optimizer=0, loss=loss, metrics={"recon": recon.item(), "g_loss": g_loss.item()})
 
@@ -90,6 +79,6 @@ class AAEFamily(Family):
     def sample(self, n: int, *, sampler: str | None = None, steps: int | None = None,
                generator: torch.Generator | None = None) -> SampleResult:
         """x ~ p(x | z), z ~ N(0, I) (the decoder mean with ``sample_mean``)."""
-        params = self.decoder(self._prior(n, generator))
+        params = self.decoder(self.adversary.prior(n, module_device(self), generator))
         x = self.observation.mean(params) if self.sample_mean else self.observation.sample(params, generator)
         return SampleResult(samples=self.modality.decode(x), nfe=1, extras={"sampler": "ancestral"})

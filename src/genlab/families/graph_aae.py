@@ -24,16 +24,14 @@ from __future__ import annotations
 from typing import Iterator
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from genlab.families._shared import module_device
 from genlab.families.base import Family, SampleResult
+from genlab.families.latent_adversary import LatentAdversary
 from genlab.families.mpgvae import check_sample_mode, decode_latents, reconstruction_nll
 from genlab.families.registry import FAMILIES
-from genlab.modalities.base import State
 from genlab.modalities.molecules import GraphBatch, MolecularGraphModality
-from genlab.networks.latent_maps import MLPEncoder
 from genlab.training.module import AdversarialLoss
 
 
@@ -51,24 +49,15 @@ class GraphAAEFamily(Family):
         self.encoder, self.decoder = encoder, decoder
         self.latent_dim = decoder.latent_dim
         self.code_head = nn.Linear(encoder.out_dim, self.latent_dim)  # h -> z
-        self.discriminator = MLPEncoder({"z": (self.latent_dim,)}, hidden=disc_hidden, depth=disc_depth)
-        self.disc_head = nn.Linear(self.discriminator.out_dim, 1)
+        self.adversary = LatentAdversary(self.latent_dim, hidden=disc_hidden, depth=disc_depth)
         self.adversarial_weight, self.sample_mode = adversarial_weight, sample_mode
 
     def optimizer_parameters(self) -> list[list[nn.Parameter]]:
         autoencoder = [*self.encoder.parameters(), *self.code_head.parameters(), *self.decoder.parameters()]
-        return [autoencoder, [*self.discriminator.parameters(), *self.disc_head.parameters()]]
+        return [autoencoder, list(self.adversary.parameters())]
 
     def encode_latent(self, batch: GraphBatch) -> Tensor:
         return self.code_head(self.encoder(self.modality.encode(batch)))  # (B, L)
-
-    def discriminate(self, z: Tensor) -> Tensor:
-        return self.disc_head(self.discriminator(State({"z": z}))).squeeze(1)  # (B,) logits
-
-    def _prior(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        device = module_device(self)
-        dev = device if generator is None else generator.device
-        return torch.randn(n, self.latent_dim, generator=generator, device=dev).to(device)  # (n, L)
 
     def _reconstruction(self, batch: GraphBatch, z_q: Tensor) -> tuple[Tensor, Tensor]:
         """(−log p(G | z) / V, edge part), each (B,)."""
@@ -80,11 +69,10 @@ class GraphAAEFamily(Family):
     def adversarial_losses(self, batch: GraphBatch, step: int) -> Iterator[AdversarialLoss]:
         batch = batch.to(module_device(self))
         z_q = self.encode_latent(batch)  # (B, L)
-        z_p = self._prior(z_q.shape[0])
-        d_loss = (F.softplus(-self.discriminate(z_p)) + F.softplus(self.discriminate(z_q.detach()))).mean()
+        d_loss = self.adversary.discriminator_loss(z_q)
         yield AdversarialLoss(optimizer=1, loss=d_loss, metrics={"d_loss": d_loss.item()})
         recon, edge_nll = self._reconstruction(batch, z_q)
-        g_loss = F.softplus(-self.discriminate(z_q)).mean()
+        g_loss = self.adversary.generator_loss(z_q)
         loss = recon.mean() + self.adversarial_weight * g_loss
         yield AdversarialLoss(optimizer=0, loss=loss, metrics={"recon": recon.mean().item(), "g_loss": g_loss.item(),
                                                                "edge_nll": edge_nll.mean().item()})
@@ -100,7 +88,8 @@ class GraphAAEFamily(Family):
                generator: torch.Generator | None = None) -> SampleResult:
         mode = sampler or self.sample_mode
         check_sample_mode(mode)
-        return SampleResult(samples=decode_latents(self.decoder, self._prior(n, generator), self.modality, mode, generator),
+        return SampleResult(samples=decode_latents(self.decoder, self.adversary.prior(n, module_device(self), generator),
+                                                   self.modality, mode, generator),
                             nfe=1, extras={"sampler": mode})
 
 
