@@ -9,7 +9,7 @@ ncsn               :class:`~genlab.processes.ncsn.NCSNProcess` (sigma_min, sigma
 vp / subvp         :class:`~genlab.processes.sde.VPSDE` / ``SubVPSDE`` (beta_min, beta_max)
 ve                 :class:`~genlab.processes.sde.VESDE` (sigma_min, sigma_max)
 pfgm               :class:`~genlab.processes.pfgm.PFGMProcess` (sigma, tau, m_max, gamma, z_min,
-                   z_max)
+                   z_max, max_prior_norm, sigma_data)
 flow_matching      :class:`~genlab.processes.flow_matching.FlowMatchingProcess` (coupling:
                    independent | ot, sigma_min)
 =================  =======================================================================
