@@ -20,6 +20,7 @@ from genlab.families.base import Family, SampleResult
 from genlab.modalities.base import Modality, State
 from genlab.processes.pfgm import PFGMProcess
 from genlab.samplers.ode import ode_sample
+from genlab.utils.broadcast import expand_like
 
 
 class PFGMFamily(Family):
@@ -34,8 +35,9 @@ class PFGMFamily(Family):
         self._samplers = {"ode": self._ode}
 
     def field_model(self, x: State, t: Tensor) -> tuple[State, Tensor]:
-        """(ν_x like x, ν_z (B,)) predicted at (x, z(t))."""
-        out = self.network(x, t)
+        """(ν_x like x, ν_z (B,)) predicted at (x, z(t)); the network sees c_in(z) x and t."""
+        c_in = self.process.input_scale(self.process.z_of(t))  # (B,)
+        out = self.network(x.map(lambda v: expand_like(c_in, v) * v), t)
         if "aux" not in out.parts:
             raise ConfigError("PFGM needs the network's z output: set network.aux_dim: 1", key="network.aux_dim")
         parts = dict(out.parts)
@@ -45,7 +47,7 @@ class PFGMFamily(Family):
     def velocity_model(self, x: State, t: Tensor) -> State:
         """Backward-ODE drift dx/dt = z(t) log(z_max/z_min) ν_x/ν_z."""
         nu_x, nu_z = self.field_model(x, t)
-        return nu_x.map(lambda v: self.process.velocity(v, nu_z, t))
+        return nu_x.map(lambda v, x_: self.process.velocity(v, nu_z, t, x_), x)
 
     def forward(self, batch: Any) -> tuple[Tensor, dict[str, float]]:
         y = self.modality.encode(batch).to(module_device(self))
