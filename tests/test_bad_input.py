@@ -284,3 +284,14 @@ def test_source_never_unpickles():
         assert "torch.load(" not in code and "allow_pickle=True" not in code, path
         for call in re.findall(r"np\.load\([^)]*\)", code):
             assert "allow_pickle=False" in call, (path, call)
+
+
+def test_impossible_sampler_settings_are_one_line_config_errors(tmp_path, capsys):
+    """sample_steps < 1 and an unknown ODE method are refused when the family is built."""
+    for override, words in [("family.sample_steps=-1", "sample_steps must be at least 1"),
+                            ("family.ode_method=rk99", "unknown ode_method 'rk99'")]:
+        config = Path(__file__).resolve().parents[1] / "configs" / "points" / "flow_matching.yaml"
+        code = main(["train", str(config), "--out", str(tmp_path / override.split("=")[1]),
+                     "--set", override, "--set", "train.max_steps=1"])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 2 and len(err) == 1 and words in err[0] and "Traceback" not in err[0], err

@@ -31,6 +31,8 @@ class DDPMFamily(Family):
         super().__init__(modality)
         self.process, self.network = process, network
         self.sampler, self.sample_steps, self.eta, self.variance = sampler, sample_steps, eta, variance
+        if sample_steps is not None and sample_steps < 1:
+            raise ValueError(f"sample_steps must be at least 1, got {sample_steps}")
         self._samplers = {"ancestral": self._ancestral, "ddim": self._ddim}
         pick(self._samplers, sampler, "sampler")
 

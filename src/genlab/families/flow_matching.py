@@ -27,7 +27,7 @@ from genlab.modalities.base import Modality, State
 from genlab.processes.flow_matching import FlowMatchingProcess
 from genlab.processes.time import uniform_times
 from genlab.samplers.likelihood import LikelihoodResult, gaussian_log_prob, ode_log_likelihood
-from genlab.samplers.ode import ode_sample
+from genlab.samplers.ode import check_ode_settings, ode_sample
 from genlab.utils.broadcast import expand_like
 
 #: smallest t at which an x_0-prediction is turned into a velocity (v divides by s(t) ~ t)
@@ -45,6 +45,7 @@ class FlowMatchingFamily(Family):
         super().__init__(modality)
         self.process, self.network = process, network
         self.ode_method, self.sample_steps, self.rtol, self.atol = ode_method, sample_steps, rtol, atol
+        check_ode_settings(ode_method, sample_steps)
         self.loss_weights = dict(loss_weights or {})
         self._samplers = {"ode": self._ode}
         predictions = {"velocity": (self._velocity_loss, self._velocity_output),

@@ -19,7 +19,7 @@ from genlab.families._shared import module_device, pick
 from genlab.families.base import Family, SampleResult
 from genlab.modalities.base import Modality, State
 from genlab.processes.pfgm import PFGMProcess
-from genlab.samplers.ode import ode_sample
+from genlab.samplers.ode import check_ode_settings, ode_sample
 from genlab.utils.broadcast import expand_like
 
 
@@ -32,6 +32,7 @@ class PFGMFamily(Family):
         super().__init__(modality)
         self.process, self.network = process, network
         self.ode_method, self.sample_steps, self.rtol, self.atol = ode_method, sample_steps, rtol, atol
+        check_ode_settings(ode_method, sample_steps)
         self._samplers = {"ode": self._ode}
 
     def field_model(self, x: State, t: Tensor) -> tuple[State, Tensor]:

@@ -20,7 +20,7 @@ from genlab.modalities.base import Modality, State
 from genlab.processes.sde import SDE, SDE_WEIGHTINGS
 from genlab.processes.time import uniform_times
 from genlab.samplers.likelihood import LikelihoodResult, gaussian_log_prob, ode_log_likelihood
-from genlab.samplers.ode import ode_sample
+from genlab.samplers.ode import check_ode_settings, ode_sample
 from genlab.samplers.pc import CORRECTORS, PREDICTORS, pc_sample
 from genlab.utils.broadcast import expand_like
 
@@ -46,6 +46,7 @@ class ScoreSDEFamily(Family):
         self.t_eps, self.sampler, self.predictor, self.corrector = t_eps, sampler, predictor, corrector
         self.snr, self.n_corrector_steps, self.sample_steps = snr, n_corrector_steps, sample_steps
         self.sample_t_eps, self.ode_method, self.rtol, self.atol = sample_t_eps, ode_method, rtol, atol
+        check_ode_settings(ode_method, sample_steps)
         self._samplers = {"pc": self._pc, "ode": self._ode}
         pick(self._samplers, sampler, "sampler")
 

@@ -19,6 +19,17 @@ from genlab.samplers.base import CountedFn, ModelFn, SamplerOutput
 
 #: methods that integrate on the given time grid (others are adaptive)
 FIXED_GRID_METHODS = ("euler", "midpoint", "rk4", "explicit_adams", "implicit_adams")
+#: adaptive torchdiffeq methods genlab exposes
+ADAPTIVE_METHODS = ("dopri5", "dopri8", "bosh3", "fehlberg2", "adaptive_heun")
+
+
+def check_ode_settings(method: str, steps: int | None) -> None:
+    """Reject an unknown ODE method or a non-positive step count when a family is built, not
+    half-way through sampling (the registry reports the ValueError as a one-line config error)."""
+    if method not in FIXED_GRID_METHODS + ADAPTIVE_METHODS:
+        raise ValueError(f"unknown ode_method '{method}'; known: {', '.join(FIXED_GRID_METHODS + ADAPTIVE_METHODS)}")
+    if steps is not None and steps < 1:
+        raise ValueError(f"sample_steps must be at least 1, got {steps}")
 
 
 def as_ode_func(velocity_fn: ModelFn, like: State, modality: Modality, t_range: tuple[float, float]):
