@@ -25,7 +25,7 @@ TRAIN = {"batch_size": 64, "checkpoint_every": 7, "log_every": 5, "accelerator":
 
 
 def points_config(max_steps: int) -> dict:
-    """flow matching on moons with a small MLP (helper-2's families and datasets)."""
+    """flow matching on moons with a small MLP."""
     return {
         "data": {"name": "points", "dataset": "moons", "n_train": 2048, "n_heldout": 256},
         "family": {"name": "flow_matching", "ode_method": "euler", "sample_steps": 8},

@@ -150,7 +150,9 @@ def _pre_encode_chunk(chunk: list[str]):
     return [_pre_encode(s) for s in chunk]
 
 
-def _map_chunks(fn, items: list, workers: int, chunk: int = 2000):
+def map_chunks(fn, items: list, workers: int, chunk: int = 2000):
+    """``fn`` over ``items`` in chunks of ``chunk``, in ``workers`` forked processes when > 1;
+    results flattened in input order (RDKit work is per molecule and pure Python)."""
     chunks = [items[i : i + chunk] for i in range(0, len(items), chunk)]
     if workers <= 1 or len(chunks) <= 1:
         out = [fn(c) for c in chunks]
@@ -171,7 +173,7 @@ def encode_smiles(smiles: Sequence[str], vocab: AtomVocab | None = None, *, work
     ``strict``: a SMILES that does not parse or fits no vocabulary raises :class:`DataError` naming
     it; otherwise it is skipped (its id is left out of ``ids``).
     """
-    results = _map_chunks(_pre_encode_chunk, list(smiles), workers or default_workers())
+    results = map_chunks(_pre_encode_chunk, list(smiles), workers or default_workers())
     return _assemble(results, smiles, vocab, name, ids, strict)
 
 
@@ -309,7 +311,7 @@ def build_dataset(dataset: str, *, workers: int | None = None) -> dict[str, MolG
     """Parse and encode every split of a dataset with one shared vocabulary."""
     raws = {split: raw_split(dataset, split) for split in DATASETS_WITH_SPLITS[dataset]}
     workers = workers or default_workers()
-    pre = {split: _map_chunks(_pre_encode_chunk, smiles, workers) for split, (smiles, _) in raws.items()}
+    pre = {split: map_chunks(_pre_encode_chunk, smiles, workers) for split, (smiles, _) in raws.items()}
     failures = [(split, m, r[1]) for split, rs in pre.items() for m, r in enumerate(rs) if r[0] is None]
     if failures:
         split, m, why = failures[0]
@@ -321,7 +323,8 @@ def build_dataset(dataset: str, *, workers: int | None = None) -> dict[str, MolG
             for split in pre}
 
 
-def _canonical_chunk(chunk: list[str]) -> list[str | None]:
+def canonical_chunk(chunk: list[str]) -> list[str | None]:
+    """Canonical non-isomeric SMILES of each string, ``None`` where RDKit cannot parse it."""
     RDLogger.DisableLog("rdApp.*")
     out = []
     for smiles in chunk:
@@ -346,7 +349,7 @@ def canonical_split(dataset: str, split: str, *, workers: int | None = None) -> 
         with gzip.open(path, "rt", encoding="utf-8") as f:
             return f.read().split("\n")
     raw, _ = raw_split(dataset, split)
-    smiles = [s for s in _map_chunks(_canonical_chunk, raw, workers or default_workers()) if s is not None]
+    smiles = [s for s in map_chunks(canonical_chunk, raw, workers or default_workers()) if s is not None]
     tmp = path.with_suffix(f".tmp{os.getpid()}")
     with gzip.open(tmp, "wt", encoding="utf-8") as f:
         f.write("\n".join(smiles))
@@ -382,7 +385,7 @@ def _roundtrip_chunk(chunk: list[str]):
 def roundtrip_check(smiles: Sequence[str], labels: Sequence[str] | None = None, *, workers: int | None = None,
                     max_failures: int = 20) -> dict:
     """Encode -> decode every molecule and compare canonical SMILES; a JSON-able report."""
-    results = _map_chunks(_roundtrip_chunk, list(smiles), workers or default_workers())
+    results = map_chunks(_roundtrip_chunk, list(smiles), workers or default_workers())
     failures = [
         {"id": (labels[m] if labels is not None else m + 1), "smiles": smiles[m], "reason": why}
         for m, (ok, why) in enumerate(results) if not ok

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from genlab.data.molecules import DATASETS_WITH_SPLITS, _canonical_chunk, _map_chunks, canonical_split, default_workers
+from genlab.data.molecules import DATASETS_WITH_SPLITS, canonical_chunk, map_chunks, canonical_split, default_workers
 from genlab.data.smiles_io import read_molecule_file
 from genlab.errors import DataError
 
@@ -29,7 +29,7 @@ def resolve(spec: str, split: str) -> MoleculeSet:
     if not path.exists():
         raise DataError(f"not a dataset name ({', '.join(DATASETS_WITH_SPLITS)}) and no such file", path=spec)
     raw = [r.smiles for r in read_molecule_file(path) if r.smiles is not None]
-    smiles = [s for s in _map_chunks(_canonical_chunk, raw, default_workers()) if s is not None]
+    smiles = [s for s in map_chunks(canonical_chunk, raw, default_workers()) if s is not None]
     if not smiles:
         raise DataError("no valid molecule in the file", path=path)
     return MoleculeSet(str(path), smiles)

@@ -16,7 +16,7 @@ from rdkit import RDLogger
 from genlab.chem.validity import GraphVerdict, judge_graph, judge_smiles
 from genlab.chem.vocab import AtomVocab
 from genlab.data.graph_samples import is_graph_sample_file, read_graph_samples
-from genlab.data.molecules import _map_chunks, default_workers
+from genlab.data.molecules import map_chunks, default_workers
 from genlab.data.smiles_io import read_molecule_file
 from genlab.errors import DataError
 
@@ -53,12 +53,12 @@ def judge_file(path: str | Path, *, workers: int | None = None) -> JudgedSamples
     if is_graph_sample_file(path):
         atoms, adj, vocab = read_graph_samples(path)
         items = [(atoms[i], adj[i], vocab) for i in range(len(atoms))]
-        return JudgedSamples(_map_chunks(_judge_graph_chunk, items, workers, chunk=500), "graphs")
+        return JudgedSamples(map_chunks(_judge_graph_chunk, items, workers, chunk=500), "graphs")
     smiles, lines = [], []
     for record in read_molecule_file(path):
         smiles.append(record.smiles)
         lines.append((record.line, record.error))
-    verdicts = _map_chunks(_judge_smiles_chunk, smiles, workers, chunk=1000)
+    verdicts = map_chunks(_judge_smiles_chunk, smiles, workers, chunk=1000)
     if not verdicts:
         raise DataError("no molecules in the file", path=path)
     malformed = [
@@ -72,4 +72,4 @@ def judge_file(path: str | Path, *, workers: int | None = None) -> JudgedSamples
 def judge_graphs(atoms: np.ndarray, adj: np.ndarray, vocab: AtomVocab, *, workers: int | None = None) -> JudgedSamples:
     """Judge in-memory raw graphs ((B, N) atoms, (B, N, N) edges), e.g. straight from a sampler."""
     items = [(atoms[i], adj[i], vocab) for i in range(len(atoms))]
-    return JudgedSamples(_map_chunks(_judge_graph_chunk, items, workers or default_workers(), chunk=500), "graphs")
+    return JudgedSamples(map_chunks(_judge_graph_chunk, items, workers or default_workers(), chunk=500), "graphs")
