@@ -8,25 +8,14 @@ FCD of a set with itself is 0; two disjoint random halves of QM9 (2,000 vs 2,000
 from __future__ import annotations
 
 import warnings
-from functools import lru_cache
 
 import numpy as np
 import pytest
 import torch
-from rdkit import Chem
+from molecule_sets import qm9_halves
 
-from genlab.data.molecules import qm9_raw
 from genlab.errors import DataError
 from genlab.metrics.fcd import FrechetStats, fcd, frechet_distance, frechet_stats
-
-
-@lru_cache(maxsize=None)
-def qm9_halves(n: int, seed: int = 0) -> tuple[list[str], list[str]]:
-    """Two disjoint random sets of n canonical QM9 SMILES each."""
-    smiles, _ = qm9_raw()
-    idx = np.random.default_rng(seed).permutation(len(smiles))[: 2 * n]
-    canon = [Chem.MolToSmiles(Chem.MolFromSmiles(smiles[i])) for i in idx]
-    return canon[:n], canon[n:]
 
 
 @pytest.fixture(autouse=True)

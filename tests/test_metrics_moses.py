@@ -11,17 +11,22 @@ from __future__ import annotations
 
 import json
 import math
-from functools import lru_cache
 
 import numpy as np
 import pytest
+from molecule_sets import qm9_halves
 from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator
 
-from genlab.data.molecules import moses_raw, qm9_raw
+from genlab.data.molecules import moses_raw
 from genlab.errors import DataError
 from genlab.metrics.diversity import internal_diversities, internal_diversity
-from genlab.metrics.filters import filter_patterns, fraction_passes_filters, matches_any_pattern, passes_filters
+from genlab.metrics.filters import (
+    filter_patterns,
+    fraction_passes_filters,
+    matches_any_pattern,
+    passes_filters,
+)
 from genlab.metrics.fingerprints import morgan_fingerprints, tanimoto
 from genlab.metrics.fragments import (
     brics_fragments,
@@ -31,15 +36,6 @@ from genlab.metrics.fragments import (
     scaf_similarity,
 )
 from genlab.metrics.snn import snn
-
-
-@lru_cache(maxsize=None)
-def qm9_halves(n: int, seed: int = 0) -> tuple[list[str], list[str]]:
-    smiles, _ = qm9_raw()
-    idx = np.random.default_rng(seed).permutation(len(smiles))[: 2 * n]
-    canon = [Chem.MolToSmiles(Chem.MolFromSmiles(smiles[i])) for i in idx]
-    return canon[:n], canon[n:]
-
 
 PAIRS = [("c1ccccc1O", "c1ccccc1N"), ("CC(=O)Oc1ccccc1C(=O)O", "CC(=O)Nc1ccc(O)cc1"), ("CCO", "CCCCCCCC")]
 
@@ -211,7 +207,11 @@ def test_moses_train_sample_reproduces_published_train_row():
     ref = reference_stats(test, name="moses-test", parts=("fingerprints", "fragments", "scaffolds"))
     idx = np.random.default_rng(0).choice(len(train), 10_000, replace=False)
     gen = [train[i] for i in idx]
-    from genlab.metrics.reference import frag_to_reference, scaf_to_reference, snn_to_reference
+    from genlab.metrics.reference import (
+        frag_to_reference,
+        scaf_to_reference,
+        snn_to_reference,
+    )
 
     assert snn_to_reference(ref, gen) == pytest.approx(0.6419, abs=0.005)
     assert frag_to_reference(ref, gen) == pytest.approx(1.0, abs=0.001)

@@ -8,14 +8,12 @@ EDeN's salted hash collisions (~1 %); two disjoint QM9 halves (2,000 each) measu
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import networkx as nx
 import numpy as np
 import pytest
+from molecule_sets import qm9_halves
 from rdkit import Chem
 
-from genlab.data.molecules import qm9_raw
 from genlab.errors import DataError
 from genlab.metrics.nspdk import (
     AtomSymbol,
@@ -25,14 +23,6 @@ from genlab.metrics.nspdk import (
     nspdk_mmd,
     nspdk_mmd_from_means,
 )
-
-
-@lru_cache(maxsize=None)
-def qm9_halves(n: int, seed: int = 0) -> tuple[list[str], list[str]]:
-    smiles, _ = qm9_raw()
-    idx = np.random.default_rng(seed).permutation(len(smiles))[: 2 * n]
-    canon = [Chem.MolToSmiles(Chem.MolFromSmiles(smiles[i])) for i in idx]
-    return canon[:n], canon[n:]
 
 
 def gdss_mmd(graphs_x: list[nx.Graph], graphs_y: list[nx.Graph]) -> float:
