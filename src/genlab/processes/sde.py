@@ -72,10 +72,16 @@ class SDE(GaussianPath):
 
 
 class _BetaSchedule:
-    """β(t) = β_min + t (β_max - β_min) and its integral B(t) = ∫_0^t β."""
+    """β(t) = β_min + t (β_max - β_min) and its integral B(t) = ∫_0^t β; the drift -½ β(t) x
+    and the N(0, I) prior that VP and subVP share."""
 
-    beta_min: float
-    beta_max: float
+    prior_std = 1.0
+
+    def __init__(self, beta_min: float = 0.1, beta_max: float = 20.0) -> None:
+        self.beta_min, self.beta_max = beta_min, beta_max
+
+    def drift_coeff(self, t: Tensor) -> Tensor:
+        return -0.5 * self.beta(t)
 
     def beta(self, t: Tensor) -> Tensor:
         return self.beta_min + t * (self.beta_max - self.beta_min)
@@ -86,14 +92,6 @@ class _BetaSchedule:
 
 class VPSDE(_BetaSchedule, SDE):
     """Variance preserving: dx = -½ β(t) x dt + sqrt(β(t)) dw (eq. 11)."""
-
-    prior_std = 1.0
-
-    def __init__(self, beta_min: float = 0.1, beta_max: float = 20.0) -> None:
-        self.beta_min, self.beta_max = beta_min, beta_max
-
-    def drift_coeff(self, t: Tensor) -> Tensor:
-        return -0.5 * self.beta(t)
 
     def diffusion(self, t: Tensor) -> Tensor:
         return self.beta(t).sqrt()
@@ -111,14 +109,6 @@ class VPSDE(_BetaSchedule, SDE):
 
 class SubVPSDE(_BetaSchedule, SDE):
     """Sub-VP: dx = -½ β x dt + sqrt(β(t)(1 - e^{-2B(t)})) dw (eq. 12)."""
-
-    prior_std = 1.0
-
-    def __init__(self, beta_min: float = 0.1, beta_max: float = 20.0) -> None:
-        self.beta_min, self.beta_max = beta_min, beta_max
-
-    def drift_coeff(self, t: Tensor) -> Tensor:
-        return -0.5 * self.beta(t)
 
     def diffusion(self, t: Tensor) -> Tensor:
         return (self.beta(t) * (1 - torch.exp(-2 * self.beta_integral(t)))).sqrt()
