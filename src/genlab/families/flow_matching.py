@@ -23,12 +23,12 @@ from torch import Tensor, nn
 
 from genlab.families._shared import module_device, per_dim_sq_error, pick, sample_from_prior
 from genlab.families.base import Family, SampleResult
+from genlab.families.x0_parameterisation import estimate_x0
 from genlab.modalities.base import Modality, State
 from genlab.processes.flow_matching import FlowMatchingProcess
 from genlab.processes.time import uniform_times
 from genlab.samplers.likelihood import LikelihoodResult, gaussian_log_prob, ode_log_likelihood
 from genlab.samplers.ode import check_ode_settings, ode_sample
-from genlab.utils.broadcast import expand_like
 
 #: smallest t at which an x_0-prediction is turned into a velocity (v divides by s(t) ~ t)
 T_MIN_X0 = 1e-4
@@ -62,15 +62,9 @@ class FlowMatchingFamily(Family):
 
     def _velocity_from_x0(self, x_t: State, t: Tensor) -> State:
         t = t.clamp(min=T_MIN_X0)  # (B,)
-        x0_hat = self.modality.denoiser_mean(self.network(x_t, t))
-        m, s = self.process.marginal_coeffs(t)  # (B,), (B,)
+        estimate = estimate_x0(self.network, self.modality, self.process, x_t, t)  # x̂_0 and x̂_1 = ε̂
         dm, ds = self.process.marginal_rates(t)  # (B,), (B,)
-
-        def velocity(x: Tensor, x0: Tensor) -> Tensor:
-            x1_hat = (x - expand_like(m, x) * x0) / expand_like(s, x)
-            return expand_like(dm, x) * x0 + expand_like(ds, x) * x1_hat
-
-        return self.modality.project(x_t.map(velocity, x0_hat))
+        return self.modality.project(estimate.velocity(dm, ds))
 
     def _velocity_loss(self, x_t: State, t: Tensor, x_0: State, u_t: State) -> Tensor:
         return per_dim_sq_error(self._velocity_output(x_t, t), u_t, self.modality)  # (B,)
