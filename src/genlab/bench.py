@@ -15,7 +15,7 @@ Each row records training throughput (samples/s), wall time, sampling time per 1
 the NFE, and is appended to ``OUT/results.json`` atomically as soon as it is done. A rerun with
 the same :class:`BenchSettings` skips rows already there, so an interrupted bench resumes where
 it stopped (a half-trained run directory of an unfinished row is started afresh).
-``OUT/results.md`` and ``OUT/results.html`` show mean ± std over seeds; for qm9 the published
+``OUT/results.md`` and ``OUT/results.html`` show mean ± std over seeds; for qm9 and moses the published
 numbers of :file:`genlab/data/anchors.json` stand beside genlab's rows with their validity notes.
 """
 
@@ -42,6 +42,7 @@ POINTS_COLUMNS = ("sliced_w1", "mmd2", "far_fraction")
 DIGITS_COLUMNS = ("fd",)
 MOLECULE_COLUMNS = ("validity", "validity_relaxed", "validity_fragment_free", "uniqueness", "novelty", "fcd",
                     "nspdk")
+MOSES_COLUMNS = MOLECULE_COLUMNS + ("snn", "frag", "scaf", "intdiv1", "intdiv2", "filters")
 COST_COLUMNS = ("train_samples_per_s", "train_seconds", "sample_seconds_per_10k", "nfe")
 
 
@@ -202,7 +203,7 @@ def write_tables(out: Path, modality: str, rows: list[BenchRow]) -> None:
 
     columns = _metric_columns(modality) + COST_COLUMNS
     table = summary(rows, modality)
-    anchors = [a for a in _anchors() if any(k in a["metrics"] for k in columns)] if modality == "qm9" else []
+    anchors = [a for a in _anchors(modality) if any(k in a["metrics"] for k in columns)]
     md = ["| family | seeds | " + " | ".join(columns) + " |", "|---" * (len(columns) + 2) + "|"]
     md += [f"| {family} | {n} | " + " | ".join(_pm(cells[c]) for c in columns) + " |" for family, n, cells in table]
     md += [f"| {a['name']} (published) | | " + " | ".join(_num(a["metrics"].get(c)) for c in columns) + " |"
@@ -230,7 +231,7 @@ def write_tables(out: Path, modality: str, rows: list[BenchRow]) -> None:
 
 
 def _metric_columns(modality: str) -> tuple[str, ...]:
-    return {"points": POINTS_COLUMNS, "digits": DIGITS_COLUMNS}.get(modality, MOLECULE_COLUMNS)
+    return {"points": POINTS_COLUMNS, "digits": DIGITS_COLUMNS, "moses": MOSES_COLUMNS}.get(modality, MOLECULE_COLUMNS)
 
 
 def _value(row: BenchRow, column: str) -> float | None:

@@ -111,7 +111,8 @@ def _metrics_section(root: Path) -> str:
     result, source = _find_metrics(root)
     if result is None:
         return ""
-    anchors = _anchors() if "validity" in result else []
+    reference = str(((result.get("protocol") or {}).get("reference") or {}).get("name", ""))
+    anchors = _anchors("moses" if reference.startswith("moses") else "qm9") if "validity" in result else []
     head = "<tr><th>metric</th><th>this run</th>" + "".join(
         f"<th>{html.escape(a['name'])}</th>" for a in anchors) + "</tr>"
     rows = []
@@ -168,10 +169,11 @@ def _find_metrics(root: Path) -> tuple[dict[str, Any] | None, Path | None]:
     return None, None
 
 
-def _anchors() -> list[dict[str, Any]]:
-    """Published QM9 numbers with a confirmed source (see ``genlab/data/anchors.json``)."""
+def _anchors(dataset: str = "qm9") -> list[dict[str, Any]]:
+    """Published numbers for ``dataset`` (``qm9``, ``moses``) with a confirmed source, ``[]`` for any other
+    (see ``genlab/data/anchors.json``)."""
     data = json.loads(package_file("anchors.json").read_text(encoding="utf-8"))
-    return [a for a in data["qm9"] if a.get("metrics")]
+    return [a for a in data.get(dataset, []) if a.get("metrics")]
 
 
 def _molecule_grid(path: Path) -> bytes | None:
