@@ -54,6 +54,21 @@ def test_sample_writes_npz_safetensors_and_a_plot(trained, tmp_path, capsys):
         assert np.array_equal(f.get_tensor("samples").numpy(), data["samples"])  # same seed, same samples
 
 
+def test_sampling_in_batches_is_deterministic_and_one_batch_is_the_family_call(trained):
+    from genlab.training.run import Run
+
+    run = Run(trained)
+    batched = run.sample(50, seed=3, batch_size=16)  # batches of 16, 16, 16, 2 from one stream
+    assert batched.samples.shape == (50, 2)
+    assert torch.equal(batched.samples, run.sample(50, seed=3, batch_size=16).samples)
+    with torch.random.fork_rng():
+        torch.manual_seed(3)
+        direct = run.family.sample(50, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(run.sample(50, seed=3, batch_size=50).samples, direct.samples)
+    with pytest.raises(ValueError, match="batch_size"):
+        run.sample(5, batch_size=0)
+
+
 def test_resume_continues_to_the_new_max_steps(trained):
     assert main(["train", "--resume", str(trained), "--set", "train.max_steps=12", "--quiet"]) == 0
     assert json.loads((trained / "config.json").read_text())["train"]["max_steps"] == 12

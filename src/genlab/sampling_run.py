@@ -89,7 +89,7 @@ def sample_in_chunks(run: Any, out: str | Path, plan: ChunkPlan, *, resume: bool
         _write_chunk(file, result)
         chunks.append(result)
         report(f"chunk {k + 1}/{plan.n_chunks}: {plan.size(k)} samples")
-    return _join(chunks), reused
+    return join_results(chunks), reused
 
 
 def remove_chunks(out: str | Path) -> None:
@@ -184,7 +184,7 @@ def _unflatten(parts: dict[str, torch.Tensor], type_name: str, path: Path) -> An
     return cls(**{k.lstrip("."): v for k, v in parts.items()})
 
 
-def _join(chunks: list[SampleResult]) -> SampleResult:
+def join_results(chunks: list[SampleResult]) -> SampleResult:
     """Chunks in order -> one result; ``nfe`` is the largest chunk's (a per-batch cost)."""
     flat = [_flatten(c.samples) for c in chunks]
     joined = {k: torch.cat([f[k] for f in flat]) for k in flat[0]}  # (n, ...)

@@ -1,4 +1,4 @@
-"""``genlab sample RUN --n N --out FILE [--sampler NAME --steps K --seed S] [--chunk-size C [--resume]]``."""
+"""``genlab sample RUN --n N --out FILE [--sampler NAME --steps K --seed S --batch-size B] [--chunk-size C [--resume]]``."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, default=None, help="sampler steps (default: the family's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
+    p.add_argument("--batch-size", type=int, default=None, metavar="B",
+                   help="samples per network batch (default: all at once on a GPU, 1024 on the CPU)")
     p.add_argument("--no-plot", dest="plot", action="store_false", help="skip the figure")
     p.add_argument("--chunk-size", type=int, default=None, metavar="C",
                    help="draw C samples at a time and keep each finished chunk in OUT.chunks/, so an "
@@ -41,10 +43,14 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else trained.dir.samples / f"samples-seed{args.seed}.npz"
     start = time.perf_counter()
     chunked = args.chunk_size is not None or args.resume
+    if chunked and args.batch_size is not None:
+        raise GenlabError("--batch-size and --chunk-size cannot be combined: a chunk is one batch")
     if chunked:
         result, note = _sample_in_chunks(trained, out, args)
     else:
-        result, note = trained.sample(args.n, sampler=args.sampler, steps=args.steps, seed=args.seed), ""
+        result = trained.sample(args.n, sampler=args.sampler, steps=args.steps, seed=args.seed,
+                                batch_size=args.batch_size)
+        note = ""
     seconds = time.perf_counter() - start
     files = trained.write_samples(result, out)
     if chunked:

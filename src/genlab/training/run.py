@@ -29,6 +29,10 @@ from torch import Tensor, nn
 from genlab.errors import GenlabError
 from genlab.families.base import Family, SampleResult
 
+#: samples per family.sample call on the CPU. The QM9 graph transformer costs 1.73 s per network
+#: call and 10,000 graphs in batches of 1,024, 3.27 s in one batch of 10,000 (2 cores, 2026-11-21)
+CPU_SAMPLE_BATCH = 1024
+
 
 @dataclass(frozen=True)
 class RunDir:
@@ -108,15 +112,29 @@ class Run:
     def device(self) -> torch.device:
         return next(iter(self.family.parameters()), torch.empty(0)).device
 
-    def sample(self, n: int, *, sampler: str | None = None, steps: int | None = None, seed: int = 0) -> SampleResult:
-        """``n`` samples; the same ``seed`` gives the same samples (the family's generator and the
-        global torch generator are both seeded; the latter is restored afterwards)."""
+    def sample(self, n: int, *, sampler: str | None = None, steps: int | None = None, seed: int = 0,
+               batch_size: int | None = None) -> SampleResult:
+        """``n`` samples; the same ``seed`` (and ``batch_size``) gives the same samples (the
+        family's generator and the global torch generator are both seeded; the latter is restored
+        afterwards).
+
+        The family draws ``batch_size`` samples at a time from one generator stream; the default
+        is all ``n`` at once on a GPU and :data:`CPU_SAMPLE_BATCH` on the CPU, where a batch that
+        fits the caches is faster than one large batch. ``nfe`` is per batch (the largest).
+        """
+        from genlab.sampling_run import join_results
+
         device = self.device
+        if batch_size is None:
+            batch_size = n if device.type == "cuda" else CPU_SAMPLE_BATCH
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         generator = torch.Generator(device).manual_seed(seed)
         devices = [device.index or 0] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices), torch.no_grad():
             torch.manual_seed(seed)
-            return self.family.sample(n, sampler=sampler, steps=steps, generator=generator)
+            return join_results([self.family.sample(min(batch_size, n - start), sampler=sampler, steps=steps,
+                                                    generator=generator) for start in range(0, n, batch_size)])
 
     def write_samples(self, result: SampleResult, path: str | Path) -> list[Path]:
         """Write samples in the modality's format (see :mod:`genlab.sample_io`); returns the files."""
