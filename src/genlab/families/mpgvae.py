@@ -9,6 +9,14 @@ eq. 10) with a KL weight β (``kl_weight``):
     L(G) = E_q[log p(X | z) + log p(A | z)] − β KL(q(z | G) ‖ N(0, I)),
     log p(X | z) = Σ_i log p(x_i | z),   log p(A | z) = Σ_{i<j} log p(a_ij | z).
 
+**Posterior collapse.** The decoder's GRU over slots can emit one plausible molecule without
+looking at z, and early in training that is cheaper than paying for an informative q(z | G): with
+β = 1 from the first step the KL fell to ≈ 0.005 nats within 150 steps on QM9 and every sample decodes
+to the same molecule. Two remedies of :mod:`genlab.families.kl_schedule`, used in training only:
+``kl_warmup`` = W multiplies β by min(1, i / W) over the first W iterations, and ``free_bits`` = λ
+replaces the KL by Σ_j max(λ, E_batch KL_j) (Kingma et al. 2016, App. C.8). The reported ``kl`` and
+``elbo`` are always the plain ones.
+
 **Reconstruction without graph matching.** The likelihood compares slot i of the decoder with
 atom i of the data, which is only meaningful if every molecule always comes in the same atom
 order. In genlab it does: :mod:`genlab.data.molecules` encodes each molecule with the atom indices
@@ -35,6 +43,7 @@ from torch import Tensor, nn
 from genlab.families._shared import module_device
 from genlab.families.base import Family, SampleResult
 from genlab.families.graph_categorical import categorical_nll, graph_from_classes, graph_from_scores
+from genlab.families.kl_schedule import free_bits_kl, gaussian_kl, training_beta
 from genlab.families.registry import FAMILIES
 from genlab.modalities.base import State
 from genlab.modalities.molecules import GraphBatch, MolecularGraphModality
@@ -70,17 +79,22 @@ def check_sample_mode(mode: str) -> None:
 
 
 class MPGVAEFamily(Family):
-    """``MPGVAEFamily(modality, encoder, decoder, kl_weight, sample_mode)``; networks
-    ``mpnn_encoder`` and ``mpnn_decoder``."""
+    """``MPGVAEFamily(modality, encoder, decoder, kl_weight, kl_warmup, free_bits, sample_mode)``;
+    networks ``mpnn_encoder`` and ``mpnn_decoder``."""
 
     def __init__(self, modality: MolecularGraphModality, encoder: nn.Module, decoder: nn.Module,
-                 kl_weight: float = 1.0, sample_mode: str = "argmax") -> None:
+                 kl_weight: float = 1.0, kl_warmup: int = 0, free_bits: float = 0.0,
+                 sample_mode: str = "argmax") -> None:
         super().__init__(modality)
         check_sample_mode(sample_mode)
+        if kl_warmup < 0 or free_bits < 0:
+            raise ValueError(f"kl_warmup and free_bits must be ≥ 0, got {kl_warmup} and {free_bits}")
         self.encoder, self.decoder = encoder, decoder
         self.latent_dim = decoder.latent_dim
         self.posterior_head = nn.Linear(encoder.out_dim, 2 * self.latent_dim)  # h -> (μ, log σ)
-        self.kl_weight, self.sample_mode = kl_weight, sample_mode
+        self.kl_weight, self.kl_warmup, self.free_bits = kl_weight, kl_warmup, free_bits
+        self.sample_mode = sample_mode
+        self.register_buffer("iteration", torch.zeros((), dtype=torch.long))  # training forward calls
 
     def posterior(self, batch: GraphBatch) -> tuple[Tensor, Tensor]:
         """(μ, log σ) of q(z | G), each (B, L)."""
@@ -93,12 +107,15 @@ class MPGVAEFamily(Family):
         mu, log_sigma = self.posterior(batch)  # (B, L)
         z = mu + torch.exp(log_sigma) * torch.randn_like(mu)  # (B, L)
         node_nll, edge_nll = reconstruction_nll(self.decoder, z, batch)  # (B,), (B,)
-        kl = 0.5 * (mu**2 + torch.exp(2 * log_sigma) - 1 - 2 * log_sigma).sum(1)  # (B,)
+        kl_j = gaussian_kl(mu, log_sigma)  # (B, L)
+        kl = kl_j.sum(1)  # (B,)
+        beta = self.kl_weight * training_beta(self.iteration, self.kl_warmup, self.training)
+        kl_term = free_bits_kl(kl_j, self.free_bits) if self.training and self.free_bits > 0 else kl.mean()
         n = batch.atoms.shape[1]
         variables = n + n * (n - 1) // 2  # categorical variables per graph
-        loss = (node_nll + edge_nll + self.kl_weight * kl).mean() / variables
+        loss = ((node_nll + edge_nll).mean() + beta * kl_term) / variables
         return loss, {"loss": loss.item(), "node_nll": node_nll.mean().item(), "edge_nll": edge_nll.mean().item(),
-                      "kl": kl.mean().item(), "elbo": -(node_nll + edge_nll + kl).mean().item()}
+                      "kl": kl.mean().item(), "beta": beta, "elbo": -(node_nll + edge_nll + kl).mean().item()}
 
     @torch.no_grad()
     def reconstruct(self, batch: GraphBatch) -> GraphBatch:

@@ -37,6 +37,8 @@ aae      encoder, decoder                 likelihood, disc_hidden, disc_depth,
                                           adversarial_weight, sample_mean
 gan      generator, critic                objective ({name: non_saturating | wgan | wgan_gp,
                                           clip_value | gp_weight}), n_critic
+mpgvae   encoder (mpnn_encoder), decoder  kl_weight, kl_warmup, free_bits, sample_mode (argmax |
+         (mpnn_decoder)                   categorical); registered in ``families/mpgvae.py``
 =======  ===============================  ======================================================
 """
 

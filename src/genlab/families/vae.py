@@ -11,10 +11,10 @@ Gaussian for digits); the prior is p(z) = N(0, I). Training maximises the ELBO (
 
 with one reparameterised sample z = μ + σ ⊙ ε (eq. 10's estimator with L = 1), per dimension of x.
 With ``kl_warmup`` > 0 the KL term is weighted by β = min(1, i / kl_warmup) over the first training
-iterations i (KL annealing, Bowman et al. 2016, §3.1; Sønderby et al. 2016, §2.3): on 8gaussians
-with a learned decoder variance, β = 1 from the start collapses the posterior onto the prior and
-the model onto one broad Gaussian. The iteration counter is a buffer, saved with the weights;
-reported ELBOs and likelihoods always use β = 1.
+iterations i (KL annealing, :mod:`genlab.families.kl_schedule`): on 8gaussians with a learned
+decoder variance, β = 1 from the start collapses the posterior onto the prior and the model onto
+one broad Gaussian. The iteration counter is a buffer, saved with the weights; reported ELBOs and
+likelihoods always use β = 1.
 :meth:`VAEFamily.log_likelihood` reports −log p(x) through the K-sample bound of Burda et al.
 (eq. 8), L_K = log (1/K) Σ_k p(x, z_k) / q(z_k | x), which tightens as K grows.
 """
@@ -30,6 +30,7 @@ from torch import Tensor, nn
 from genlab.families._shared import module_device, pick
 from genlab.families.base import Family, SampleResult
 from genlab.families.dequantization import bits_per_dim, dequantize
+from genlab.families.kl_schedule import gaussian_kl, training_beta
 from genlab.families.observation import OBSERVATIONS, check_decoder
 from genlab.modalities.base import Modality, State
 from genlab.samplers.likelihood import LikelihoodResult
@@ -70,7 +71,7 @@ class VAEFamily(Family):
     def elbo(self, x: State, n_samples: int = 1, beta: float = 1.0) -> Tensor:
         """E_q[log p(x | z)] − β KL per sample, (B,): analytic KL, ``n_samples``-sample reconstruction."""
         mu, log_sigma = self.posterior(x)  # (B, L)
-        kl = 0.5 * (mu**2 + torch.exp(2 * log_sigma) - 1 - 2 * log_sigma).sum(1)  # (B,)
+        kl = gaussian_kl(mu, log_sigma).sum(1)  # (B,)
         recon = 0.0
         for _ in range(n_samples):
             z = mu + torch.exp(log_sigma) * torch.randn_like(mu)  # (B, L)
@@ -91,10 +92,7 @@ class VAEFamily(Family):
 
     def forward(self, batch: Any) -> tuple[Tensor, dict[str, float]]:
         x = self._data(batch)
-        beta = 1.0
-        if self.training and self.kl_warmup > 0:
-            beta = min(1.0, int(self.iteration) / self.kl_warmup)
-            self.iteration += 1
+        beta = training_beta(self.iteration, self.kl_warmup, self.training)
         objective = self.elbo(x, beta=beta)  # (B,)
         dims = self.modality.dims(x).to(objective)
         loss = (-objective / dims).mean()
