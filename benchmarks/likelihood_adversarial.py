@@ -1,5 +1,5 @@
 """Likelihood and adversarial families on 2D points (8gaussians): held-out NLL, sliced
-Wasserstein-1 and mode coverage.
+Wasserstein-1 and mode coverage; on 8×8 digits: Fréchet distance and bits/dim.
 
     OMP_NUM_THREADS=1 python benchmarks/likelihood_adversarial.py --out runs/bench_la
 
@@ -17,6 +17,20 @@ then 5,000 samples (seed 0) are compared with the 5,000 held-out points:
   ``on_mode`` is the fraction of samples within 3σ = 0.6 of their nearest centre.
 
 Results go to ``OUT/results.json`` and are printed as a table.
+
+``--data digits`` runs the same families on 8×8 digits (``configs/digits/<name>.yaml``; no weight-
+clipping WGAN config there) with the protocol of the digits table of ``points_digits.py``, whose
+commands it reuses: ``genlab train`` with batch 64 and a 50-step warm-up, ``genlab sample`` 297
+digits (seed 0), ``genlab evaluate`` against the run's 297 held-out digits (Fréchet distance of
+the digits CNN's features), each command's wall and CPU time. Where the family has a likelihood,
+bits/dim of the first ``--n-nll`` (default 64) held-out digits per stored-integer dimension (17
+grey levels): RealNVP exact and FFJORD through the ODE with the exact trace, both on dequantised
+digits (a lower bound on the bins' log-probability); the VAE's IWAE bound with K = 256 on the
+discretised logistic's bin probabilities. Results go to ``OUT/digits_results.json``.
+
+    OMP_NUM_THREADS=1 python benchmarks/likelihood_adversarial.py --data digits --out runs/bench_la_d
+    OMP_NUM_THREADS=1 python benchmarks/likelihood_adversarial.py --data digits --out runs/bench_la_d1k \
+        --only vae aae gan wgan_gp --steps '{"vae": 1000, "aae": 1000, "gan": 1000, "wgan_gp": 1000}'
 """
 
 from __future__ import annotations
@@ -24,6 +38,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import resource
 import time
 from pathlib import Path
 
@@ -36,6 +51,8 @@ from genlab.metrics.points import sliced_wasserstein
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ("realnvp", "ffjord", "vae", "aae", "gan", "wgan", "wgan_gp")
+DIGITS_NAMES = ("realnvp", "ffjord", "vae", "aae", "gan", "wgan_gp")  # configs/digits/ has no "wgan"
+DIGITS_STEPS = 300  # the digits table's training steps (batch 64)
 CENTRES = 2.5 * np.stack([np.cos(np.arange(8) * np.pi / 4), np.sin(np.arange(8) * np.pi / 4)], axis=1)  # (8, 2)
 
 
@@ -55,28 +72,83 @@ def coverage(samples: np.ndarray) -> dict[str, float | list[float]]:
     return {"per_mode": [round(float(f), 4) for f in fractions], "min_mode": float(fractions.min()), "on_mode": on_mode}
 
 
-def held_out_nll(run, heldout: torch.Tensor) -> float | None:
+def held_out_likelihood(run, heldout: torch.Tensor):
+    """The family's ``LikelihoodResult`` on ``heldout`` (the VAE's IWAE bound with K = 256;
+    dequantisation noise and probes seeded), or ``None`` for a family without a likelihood."""
     family = run.family
     if not hasattr(family, "log_likelihood"):
         return None
-    with torch.no_grad():
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad(), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
         if type(family).__name__ == "VAEFamily":
-            result = family.log_likelihood(heldout, n_importance=256)
-        else:
-            result = family.log_likelihood(heldout)
-    return float(result.nll_nats.mean())
+            return family.log_likelihood(heldout, n_importance=256, generator=generator)
+        return family.log_likelihood(heldout, generator=generator)
+
+
+def held_out_nll(run, heldout: torch.Tensor) -> float | None:
+    result = held_out_likelihood(run, heldout)
+    return None if result is None else float(result.nll_nats.mean())
+
+
+def bench_digits(args: argparse.Namespace) -> None:
+    """The ``--data digits`` table: see the module docstring."""
+    from genlab.api import load
+    from points_digits import baseline, bench_one  # the digits table's commands and timing
+
+    results_path = args.out / "digits_results.json"
+    results = json.loads(results_path.read_text()) if results_path.exists() else {}
+    results["data vs data"] = {"eval": baseline("digits", args.out)}
+    for name in args.only:
+        row = bench_one("digits", name, args.out, args.steps.get(name, DIGITS_STEPS))
+        start, cpu = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
+        run = load(args.out / "digits" / name)
+        likelihood = held_out_likelihood(run, run.reference(args.n_nll))
+        if likelihood is not None:
+            after = resource.getrusage(resource.RUSAGE_SELF)
+            row.update(nll_nats=float(likelihood.nll_nats.mean()), bits_per_dim=float(likelihood.bits_per_dim.mean()),
+                       nll_items=args.n_nll, nll_nfe=int(likelihood.nfe),
+                       nll_wall_s=time.perf_counter() - start,
+                       nll_cpu_s=(after.ru_utime - cpu.ru_utime) + (after.ru_stime - cpu.ru_stime))
+        results[name] = row
+        results_path.write_text(json.dumps(results, indent=1))
+        print(name, f"FD {row['eval']['fd']:.2f}", f"bits/dim {row.get('bits_per_dim', '-')}", flush=True)
+
+    print("\n| model | steps | FD ↓ | bits/dim (held-out) | NFE | train s (wall / CPU) | sample s (wall / CPU) "
+          "| bits/dim s (wall / CPU) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, r in results.items():
+        if "train_steps" not in r:
+            continue
+        bpd = f"{r['bits_per_dim']:.3f}" if "bits_per_dim" in r else "–"
+        nll_s = f"{r['nll_wall_s']:.1f} / {r['nll_cpu_s']:.1f}" if "nll_wall_s" in r else "–"
+        print(f"| {name} | {r['train_steps']} | {r['eval']['fd']:.2f} | {bpd} | {r['nfe']} "
+              f"| {r['train_wall_s']:.0f} / {r['train_cpu_s']:.0f} | {r['sample_wall_s']:.1f} / {r['sample_cpu_s']:.1f} "
+              f"| {nll_s} |")
+    print(f"| *data vs data* | – | {results['data vs data']['eval']['fd']:.2f} | – | – | – | – | – |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("runs/bench_likelihood_adversarial"))
-    parser.add_argument("--only", nargs="*", default=list(NAMES), choices=NAMES)
+    parser.add_argument("--data", choices=("points", "digits"), default="points")
+    parser.add_argument("--only", nargs="*", default=None, choices=NAMES,
+                        help="families (default: all of the data set's)")
     parser.add_argument("--steps", type=json.loads, default={},
-                        help='per-config train.max_steps, JSON: \'{"ffjord": 500}\' (default: the configs\')')
-    parser.add_argument("--n-nll", type=int, default=2000)
+                        help='per-config train.max_steps, JSON: \'{"ffjord": 500}\' (default: the configs\' '
+                             f'for points, {DIGITS_STEPS} for digits)')
+    parser.add_argument("--n-nll", type=int, default=None, help="held-out items for the NLL (points 2000, digits 64)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.data == "digits":
+        args.only = list(DIGITS_NAMES) if args.only is None else args.only
+        args.n_nll = args.n_nll or 64
+        if "wgan" in args.only:
+            parser.error("configs/digits/ has no weight-clipping WGAN config")
+        return bench_digits(args)
+    args.only = list(NAMES) if args.only is None else args.only
+    args.n_nll = args.n_nll or 2000
     results_path = args.out / "results.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
 
