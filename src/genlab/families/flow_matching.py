@@ -12,6 +12,12 @@ integrates dx/dt = v_θ from t = 1 (noise) to t = 0 (data) with torchdiffeq.
   categorical x_0-parameterisation of Dieleman et al. 2022 and Campbell et al. 2024). The velocity
   of the Gaussian path x_t = m(t) x_0 + s(t) x_1 then follows from x̂_0 = E[x_0 | x_t]:
   x̂_1 = (x_t - m x̂_0) / s and v = ṁ x̂_0 + ṡ x̂_1 — for the linear path, (x_t - x̂_0) / t.
+
+**Self-conditioning** (Chen, Zhang & Hinton 2023, "Analog bits", §3.2), when the network was
+built with ``self_condition: true`` (x0-prediction only): in training, half of the batches first
+estimate x̂_0 without gradient and feed it back as the network's third input; in sampling each
+step is conditioned on the previous step's x̂_0 (the first on zeros). The velocity then depends
+on the sampling history, so it is meant for fixed-grid solvers, and ``log_likelihood`` refuses it.
 """
 
 from __future__ import annotations
@@ -52,6 +58,9 @@ class FlowMatchingFamily(Family):
                        "x0": (self._x0_loss, self._velocity_from_x0)}
         self._loss, self._velocity = pick(predictions, prediction, "prediction")
         self.prediction = prediction
+        self.self_condition = bool(getattr(network, "self_condition", False))
+        if self.self_condition and prediction != "x0":
+            raise ValueError("a self-conditioned network needs prediction: x0")
 
     def velocity_model(self, x_t: State, t: Tensor) -> State:
         """v_θ(x_t, t), whatever the network predicts."""
@@ -60,17 +69,38 @@ class FlowMatchingFamily(Family):
     def _velocity_output(self, x_t: State, t: Tensor) -> State:
         return self.modality.project(self.network(x_t, t))
 
-    def _velocity_from_x0(self, x_t: State, t: Tensor) -> State:
+    def _velocity_from_x0(self, x_t: State, t: Tensor, cond: State | None = None) -> State:
+        return self._x0_velocity(x_t, t, cond)[0]
+
+    def _x0_velocity(self, x_t: State, t: Tensor, cond: State | None) -> tuple[State, State]:
+        """(v, x̂_0) from the x_0-network, conditioned on ``cond`` when self-conditioned."""
         t = t.clamp(min=T_MIN_X0)  # (B,)
-        estimate = estimate_x0(self.network, self.modality, self.process, x_t, t)  # x̂_0 and x̂_1 = ε̂
+        network = (lambda x, tt: self.network(x, tt, cond)) if self.self_condition else self.network
+        estimate = estimate_x0(network, self.modality, self.process, x_t, t)  # x̂_0 and x̂_1 = ε̂
         dm, ds = self.process.marginal_rates(t)  # (B,), (B,)
-        return self.modality.project(estimate.velocity(dm, ds))
+        return self.modality.project(estimate.velocity(dm, ds)), estimate.x0
+
+    def _self_conditioned_velocity(self):
+        """A velocity function that feeds each call the x̂_0 of the call before (sampling only)."""
+        previous: list[State | None] = [None]
+
+        def velocity(x_t: State, t: Tensor) -> State:
+            v, previous[0] = self._x0_velocity(x_t, t, previous[0])
+            return v
+
+        return velocity
 
     def _velocity_loss(self, x_t: State, t: Tensor, x_0: State, u_t: State) -> Tensor:
         return per_dim_sq_error(self._velocity_output(x_t, t), u_t, self.modality)  # (B,)
 
     def _x0_loss(self, x_t: State, t: Tensor, x_0: State, u_t: State) -> Tensor:
-        return self.modality.denoiser_loss(self.network(x_t, t), x_0, self.loss_weights)  # (B,)
+        if not self.self_condition:
+            return self.modality.denoiser_loss(self.network(x_t, t), x_0, self.loss_weights)  # (B,)
+        cond = None
+        if torch.rand(()) < 0.5:  # half of the batches see their own first estimate
+            with torch.no_grad():
+                cond = self.modality.denoiser_mean(self.network(x_t, t))
+        return self.modality.denoiser_loss(self.network(x_t, t, cond), x_0, self.loss_weights)  # (B,)
 
     def forward(self, batch: Any) -> tuple[Tensor, dict[str, float]]:
         x_0 = self.modality.encode(batch).to(module_device(self))
@@ -85,7 +115,8 @@ class FlowMatchingFamily(Family):
         return loss, {"loss": loss.detach().item()}
 
     def _ode(self, x_1: State, steps: int | None, generator: torch.Generator | None):
-        return ode_sample(self.velocity_model, x_1, self.modality, method=self.ode_method,
+        velocity = self._self_conditioned_velocity() if self.self_condition else self.velocity_model
+        return ode_sample(velocity, x_1, self.modality, method=self.ode_method,
                           steps=steps or self.sample_steps, rtol=self.rtol, atol=self.atol)
 
     @torch.no_grad()
@@ -96,6 +127,8 @@ class FlowMatchingFamily(Family):
     def log_likelihood(self, batch: Any, *, exact_max_dims: int = 4,
                        generator: torch.Generator | None = None) -> LikelihoodResult:
         """log p_0 of a data batch through the learned ODE (change of variables)."""
+        if self.self_condition:
+            raise ValueError("a self-conditioned velocity depends on the sampling history: no ODE likelihood")
         x_0 = self.modality.encode(batch).to(module_device(self))
         return ode_log_likelihood(
             self.velocity_model, x_0, self.modality,

@@ -27,6 +27,11 @@ is symmetrised ((o_ij + o_ji)/2) and masked like the input.
 
 Contract (:mod:`genlab.networks.registry`): ``out: State = net(x_t, t)`` with components
 ``"x"`` (B, N, K) and ``"adj"`` (B, N, N, C) and the node mask (B, N).
+
+**Self-conditioning** (Chen, Zhang & Hinton 2023, "Analog bits", §3.2): with
+``self_condition: true`` the network takes a third argument, ``net(x_t, t, cond)``, a previous
+estimate of x_0 in the same components (``None`` = zeros), embedded by its own input layers and
+added to the node and edge features; the family decides when to pass one.
 """
 
 from __future__ import annotations
@@ -115,7 +120,7 @@ class GraphTransformerLayer(nn.Module):
 @NETWORKS.register("graph_transformer")
 class GraphTransformer(nn.Module):
     """``GraphTransformer(shapes, hidden, edge_hidden, layers, heads, reach_hops, time_embedding,
-    time_dim, aux_dim)``: ``shapes = {"x": (N, K), "adj": (N, N, C)}`` from the modality.
+    time_dim, aux_dim, self_condition)``: ``shapes = {"x": (N, K), "adj": (N, N, C)}`` from the modality.
 
     The conditioning vector γ is the time embedding plus an embedding of the number of real
     atoms n (a permutation-invariant graph feature). ``aux_dim > 0`` reads a per-graph vector
@@ -124,7 +129,7 @@ class GraphTransformer(nn.Module):
 
     def __init__(self, shapes: dict[str, tuple[int, ...]], hidden: int = 64, edge_hidden: int = 32,
                  layers: int = 4, heads: int = 4, reach_hops: int = 0, time_embedding: str = "sinusoidal",
-                 time_dim: int = 64, aux_dim: int = 0) -> None:
+                 time_dim: int = 64, aux_dim: int = 0, self_condition: bool = False) -> None:
         super().__init__()
         if set(shapes) != {"x", "adj"}:
             raise ValueError(f"graph_transformer needs components 'x' and 'adj', got {sorted(shapes)}")
@@ -136,13 +141,17 @@ class GraphTransformer(nn.Module):
         self.embed_n = nn.Embedding(n + 1, hidden)
         self.in_x = nn.Linear(k, hidden)
         self.in_e = nn.Linear(c, edge_hidden)
+        self.self_condition = self_condition
+        if self_condition:  # embeddings of the previous x_0 estimate
+            self.cond_x = nn.Linear(k, hidden)
+            self.cond_e = nn.Linear(c, edge_hidden)
         self.layers = nn.ModuleList(GraphTransformerLayer(hidden, edge_hidden, heads, reach_hops) for _ in range(layers))
         self.out_x = nn.Sequential(nn.LayerNorm(hidden), nn.Linear(hidden, k))
         self.out_e = nn.Sequential(nn.LayerNorm(edge_hidden), nn.Linear(edge_hidden, c))
         if aux_dim:
             self.out_aux = nn.Sequential(nn.LayerNorm(hidden + edge_hidden), nn.Linear(hidden + edge_hidden, aux_dim))
 
-    def forward(self, x_t: State, t: Tensor) -> State:
+    def forward(self, x_t: State, t: Tensor, cond: State | None = None) -> State:
         if x_t.mask is None:
             raise ValueError("graph_transformer needs the node mask of the state")
         mask = x_t.mask.bool()  # (B, N)
@@ -152,6 +161,14 @@ class GraphTransformer(nn.Module):
         gamma = self.time_mlp(self.embed_t(t)) + self.embed_n(n_atoms)  # (B, d)
         h = self.in_x(x) * mask[..., None]  # (B, N, d)
         e = self.in_e(a) * pairs[..., None]  # (B, N, N, d_e)
+        if self.self_condition and cond is not None:  # zeros embed to the biases alone
+            h = h + self.cond_x(cond.parts["x"]) * mask[..., None]  # (B, N, d)
+            e = e + self.cond_e(cond.parts["adj"]) * pairs[..., None]  # (B, N, N, d_e)
+        elif self.self_condition:
+            h = h + self.cond_x.bias * mask[..., None]
+            e = e + self.cond_e.bias * pairs[..., None]
+        elif cond is not None:
+            raise ValueError("this graph_transformer was built without self_condition")
         for layer in self.layers:
             h, e = layer(h, e, gamma, mask, pairs)
         out_x = self.out_x(h) * mask[..., None]  # (B, N, K)
