@@ -10,16 +10,28 @@ Every family is built from its config section plus three injected objects::
 =============  =============================================  =====================================
 name           process                                        family config keys
 =============  =============================================  =====================================
-ddpm           ddpm                                           sampler (ancestral | ddim),
+ddpm           ddpm                                           prediction (eps | x0), loss_weights,
+                                                              sampler (ancestral | ddim),
                                                               sample_steps, eta, variance
-ncsn           ncsn                                           n_steps_each, step_lr, denoise
-score_sde      vp | subvp | ve                                weighting (sigma2 | g2), t_eps, sampler
+ncsn           ncsn                                           prediction (score | x0), loss_weights,
+                                                              n_steps_each, step_lr, denoise
+score_sde      vp | subvp | ve                                prediction (score | x0), loss_weights,
+                                                              weighting (sigma2 | g2), t_eps, sampler
                                                               (pc | ode), predictor, corrector, snr,
                                                               n_corrector_steps, sample_steps,
                                                               sample_t_eps, ode_method, rtol, atol
 pfgm           pfgm (network.aux_dim: 1)                      ode_method, sample_steps, rtol, atol
-flow_matching  flow_matching                                  ode_method, sample_steps, rtol, atol
+flow_matching  flow_matching                                  prediction (velocity | x0),
+                                                              loss_weights, ode_method, sample_steps,
+                                                              rtol, atol (self-conditioning: the
+                                                              network's ``self_condition``)
 =============  =============================================  =====================================
+
+``prediction: x0`` (:mod:`genlab.families.x0_parameterisation`) makes the network score the clean
+data through the modality's ``denoiser_loss``/``denoiser_mean`` (class logits for molecules).
+
+Graph families registered in their own files: ``graphnvp`` (graphnvp_flow), ``graph_aae``,
+``molgan`` (graph_generator, rgcn_critic) and ``mpgvae`` below.
 
 Families without a process (no ``process`` section); their networks are injected by role:
 
