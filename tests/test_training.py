@@ -15,6 +15,7 @@ from genlab.errors import GenlabError
 from genlab.families.base import Family, SampleResult
 from genlab.modalities.points import PointsModality
 from genlab.training.checkpoint import load_tree
+from genlab.training.lr_schedule import budget_progress, lr_factor
 from genlab.training.module import AdversarialLoss
 from genlab.training.resume import SeededBatchStream
 from genlab.training.run import Run
@@ -152,3 +153,29 @@ def test_resume_of_a_finished_run_keeps_the_ema_weights(tmp_path):
     train(None, tmp_path / "run", resume=True, progress=False)  # nothing left to do
     after = load_file(tmp_path / "run" / "weights.safetensors")
     assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+@pytest.mark.parametrize("schedule,p,expected", [("constant", 0.7, 1.0), ("linear", 0.25, 0.75),
+                                                  ("cosine", 0.5, 0.5), ("cosine", 1.0, 0.0)])
+def test_lr_factor_after_warm_up(schedule, p, expected):
+    assert lr_factor(schedule, step=10, warmup_steps=5, progress=p) == pytest.approx(expected)
+    assert lr_factor(schedule, step=10, warmup_steps=5, progress=p, final=0.1) == pytest.approx(0.1 + 0.9 * expected)
+    assert lr_factor(schedule, step=1, warmup_steps=5, progress=0.0) == pytest.approx(2 / 5)  # warm-up
+
+
+def test_budget_progress_is_the_larger_of_steps_and_time():
+    assert budget_progress(55, warmup_steps=10, max_steps=100) == pytest.approx(0.5)
+    assert budget_progress(55, 10, 100, elapsed_s=45.0, max_minutes=1.0) == pytest.approx(0.75)
+    assert budget_progress(55, 10, 100, elapsed_s=6.0, max_minutes=1.0) == pytest.approx(0.5)
+    assert budget_progress(500, 10, 100) == 1.0 and budget_progress(3, 10, 100) == 0.0
+
+
+def test_linear_schedule_ends_at_the_final_ratio_and_fixes_the_budget_on_resume(tmp_path):
+    config = points_config(20)
+    config["train"].update(warmup_steps=0, lr_schedule="linear", lr_final_ratio=0.25, val_every=0)
+    train(config, tmp_path / "run", progress=False)
+    (state,) = load_tree(tmp_path / "run/checkpoints/last")["lr_schedulers"]
+    assert state["_last_lr"][0] == pytest.approx(0.25e-3)  # lr 1e-3 decayed over all 20 steps
+    longer = {**config, "train": {**config["train"], "max_steps": 40}}
+    with pytest.raises(GenlabError, match="train.max_steps.*decaying lr_schedule"):
+        train(longer, tmp_path / "run", resume=True, progress=False)

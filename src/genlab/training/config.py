@@ -14,11 +14,14 @@ from typing import Any, Mapping
 from genlab.config import typed_kwargs
 from genlab.errors import ConfigError
 from genlab.registry import check_kwargs
+from genlab.training.lr_schedule import LR_DECAYS
 
 #: keys that may change when a run is resumed: they do not alter the optimisation trajectory
 RESUMABLE_KEYS = frozenset(
     {"max_steps", "max_minutes", "log_every", "checkpoint_every", "val_every", "val_batches", "num_workers"}
 )
+#: keys that set the length of a decaying learning-rate schedule: fixed on resume unless it is constant
+BUDGET_KEYS = frozenset({"max_steps", "max_minutes"})
 
 #: Lightning's accelerator and precision names
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
@@ -37,6 +40,8 @@ class TrainConfig:
     betas: tuple[float, float] = (0.9, 0.999)  # AdamW (beta1, beta2)
     weight_decay: float = 0.0  # AdamW's decoupled weight decay
     warmup_steps: int = 0  # linear warm-up of the learning rate from lr/warmup_steps to lr
+    lr_schedule: str = "constant"  # after warm-up: "constant", "linear" or "cosine" decay over the budget
+    lr_final_ratio: float = 0.0  # a decaying schedule ends at lr * lr_final_ratio (training/lr_schedule.py)
     ema_decay: float | None = 0.999  # EMA of the weights used for sampling; null: no EMA
     grad_clip: float | None = 1.0  # max global gradient norm; null: no clipping
     seed: int = 0
@@ -86,6 +91,10 @@ class TrainConfig:
             raise ConfigError(f"must be positive or null, got {self.max_minutes}", key="train.max_minutes")
         if not self.lr > 0:
             raise ConfigError(f"must be positive, got {self.lr}", key="train.lr")
+        if self.lr_schedule not in LR_DECAYS:
+            raise ConfigError(f"expected one of {', '.join(LR_DECAYS)}, got {self.lr_schedule!r}", key="train.lr_schedule")
+        if not 0.0 <= self.lr_final_ratio <= 1.0:
+            raise ConfigError(f"must be in [0, 1], got {self.lr_final_ratio}", key="train.lr_final_ratio")
         if self.ema_decay is not None and not 0.0 <= self.ema_decay < 1.0:
             raise ConfigError(f"must be in [0, 1), got {self.ema_decay}", key="train.ema_decay")
         if self.accelerator not in ACCELERATORS:

@@ -3,7 +3,7 @@
 It knows the family contract and nothing else (STYLE.md, torchdrug's lesson):
 
 * ``loss, metrics = family(batch)`` for a family with ``n_optimizers == 1`` (Lightning's
-  automatic optimisation: backward, gradient clipping, AdamW step, warm-up schedule);
+  automatic optimisation: backward, gradient clipping, AdamW step, learning-rate schedule);
 * for ``n_optimizers == 2`` (adversarial families) an explicit manual-optimisation step driven by
   the **adversarial hook** below.
 
@@ -31,7 +31,7 @@ for the next phase, so a later phase sees the parameters an earlier one just upd
 
 ``step`` is the training iteration (0, 1, 2, ...). While optimizer i steps, the parameters of the
 other optimizers do not require gradients (Lightning's ``toggle_optimizer``). Every optimizer
-gets the same warm-up schedule, stepped once per iteration.
+gets the same learning-rate schedule (warm-up, then ``train.lr_schedule``), stepped once per iteration.
 
 EMA of the weights (with warm-up) is :class:`~genlab.training.ema.WarmupEMA`, a Lightning
 ``WeightAveraging`` callback (see
@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 import lightning as L
+from lightning.pytorch.callbacks import Timer
 import numpy as np
 import torch
 from torch import Tensor
@@ -51,6 +52,7 @@ from torch import Tensor
 from genlab.errors import GenlabError
 from genlab.families.base import Family
 from genlab.training.config import TrainConfig
+from genlab.training.lr_schedule import budget_progress, lr_factor
 from genlab.training.run import check_tensors
 from genlab.training.resume import rng_states, set_rng_states
 
@@ -84,15 +86,25 @@ class FamilyModule(L.LightningModule):
             torch.optim.AdamW(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
             for params in groups
         ]
-        schedulers = [torch.optim.lr_scheduler.LambdaLR(opt, self._warmup) for opt in optimizers]
+        schedulers = [torch.optim.lr_scheduler.LambdaLR(opt, self._lr_factor) for opt in optimizers]
         if self.automatic_optimization:
             return {"optimizer": optimizers[0], "lr_scheduler": {"scheduler": schedulers[0], "interval": "step"}}
         return optimizers, [{"scheduler": s, "interval": "step"} for s in schedulers]
 
-    def _warmup(self, step: int) -> float:
-        """Learning-rate factor: linear from 1/warmup_steps to 1, then constant."""
-        warmup = self.train_config.warmup_steps
-        return 1.0 if warmup == 0 else min(1.0, (step + 1) / warmup)
+    def _lr_factor(self, step: int) -> float:
+        """Learning-rate factor: linear warm-up, then ``train.lr_schedule`` over the step or
+        wall-clock budget (:mod:`genlab.training.lr_schedule`)."""
+        cfg = self.train_config
+        progress = budget_progress(step, cfg.warmup_steps, cfg.max_steps, self._training_seconds(), cfg.max_minutes)
+        return lr_factor(cfg.lr_schedule, step, cfg.warmup_steps, progress, cfg.lr_final_ratio)
+
+    def _training_seconds(self) -> float | None:
+        """Training time so far from Lightning's ``max_time`` timer (restored on resume), if any."""
+        trainer = self._trainer
+        for callback in (trainer.callbacks if trainer is not None else []):
+            if isinstance(callback, Timer):
+                return callback.time_elapsed("train")
+        return None
 
     def _optimizer_parameters(self) -> list[Iterable[Any]]:
         n = self.family.n_optimizers

@@ -38,7 +38,7 @@ from genlab.training.checkpoint import (
     save_weights,
     write_json,
 )
-from genlab.training.config import RESUMABLE_KEYS, TrainConfig
+from genlab.training.config import BUDGET_KEYS, RESUMABLE_KEYS, TrainConfig
 from genlab.training.ema import WarmupEMA
 from genlab.training.module import FamilyModule
 from genlab.training.resume import SeededBatchStream
@@ -172,10 +172,14 @@ def _resume_config(run: RunDir, config: Mapping[str, Any] | None) -> dict[str, A
         if config.get(section) != saved.get(section):
             raise ConfigError("cannot change on resume", key=section, path=run.config)
     old, new = saved.get("train", {}), dict(config.get("train") or {})
+    resumable = RESUMABLE_KEYS
+    if old.get("lr_schedule", "constant") != "constant":  # the budget sets the decay's length
+        resumable = RESUMABLE_KEYS - BUDGET_KEYS
     for key in sorted(set(old) | set(new)):
-        if key in new and new[key] != old.get(key) and key not in RESUMABLE_KEYS:
+        if key in new and new[key] != old.get(key) and key not in resumable:
+            why = " with a decaying lr_schedule" if key in BUDGET_KEYS else ""
             raise ConfigError(
-                f"cannot change on resume (only {', '.join(sorted(RESUMABLE_KEYS))} can)",
+                f"cannot change on resume{why} (only {', '.join(sorted(resumable))} can)",
                 key=f"train.{key}", path=run.config,
             )
     return {**config, "train": {**old, **new}}
