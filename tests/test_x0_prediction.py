@@ -195,11 +195,11 @@ def test_each_family_trains_a_step_with_x0_on_graphs_and_samples(bundle, batch, 
     assert torch.equal(out.samples.adj, out.samples.adj.transpose(1, 2))
 
 
-QM9_GAUSSIAN_CONFIGS = ["ddpm", "score_sde_vp", "score_sde_subvp", "score_sde_ve", "ncsn", "pfgm", "flow_matching",
-                        "demo"]
+QM9_STEP_CONFIGS = ["ddpm", "score_sde_vp", "score_sde_subvp", "score_sde_ve", "ncsn", "pfgm", "flow_matching",
+                    "discrete_flow_matching", "demo"]
 
 
-@pytest.mark.parametrize("name", QM9_GAUSSIAN_CONFIGS)
+@pytest.mark.parametrize("name", QM9_STEP_CONFIGS)
 def test_qm9_configs_build_train_a_step_and_sample_within_the_budget(bundle, batch, name):
     """Each shipped config builds as the trainer builds it (small network), gives a finite loss and
     samples with its own default sampler in at most ~100 network evaluations (the bench samples
@@ -211,7 +211,7 @@ def test_qm9_configs_build_train_a_step_and_sample_within_the_budget(bundle, bat
     torch.manual_seed(0)
     family = FAMILIES.build(cfg["family"], modality=modality, process=PROCESSES.build(cfg["process"]),
                             network=NETWORKS.build(net_cfg, shapes=modality.shapes()))
-    if name not in ("pfgm", "flow_matching"):
+    if name not in ("pfgm", "flow_matching", "discrete_flow_matching", "demo"):  # the Gaussian paths with x0
         assert family.prediction == "x0" and family.loss_weights == {"adj": 5.0}
     loss, _ = family(batch)
     assert torch.isfinite(loss)

@@ -19,7 +19,7 @@ from genlab.data.molecules import MolGraphSet, encode_smiles, load_molecules, wh
 from genlab.data.registry import DATASETS
 from genlab.data.smiles_io import read_molecule_file
 from genlab.errors import DataError, GenlabError
-from genlab.modalities.molecules import GraphBatch, MolecularGraphModality, atom_count_histogram
+from genlab.modalities.molecules import EDGE_CLASSES, GraphBatch, MolecularGraphModality, atom_count_histogram
 
 
 class MoleculeIndices(Dataset):
@@ -56,7 +56,8 @@ class DenseCollate:
 def _bundle(train: MolGraphSet, heldout: MolGraphSet, dataset: str, scale: float) -> DataBundle:
     """The bundle of every molecule dataset; the modality sees only the training set."""
     modality = MolecularGraphModality(
-        train.vocab, atom_count_histogram(train.num_atoms(), train.vocab.max_atoms), scale=scale
+        train.vocab, atom_count_histogram(train.num_atoms(), train.vocab.max_atoms), scale=scale,
+        class_counts=class_counts(train),
     )
     return DataBundle(
         modality=modality,
@@ -66,6 +67,18 @@ def _bundle(train: MolGraphSet, heldout: MolGraphSet, dataset: str, scale: float
         info={"vocab": train.vocab, "dataset": dataset, "train_smiles": train.smiles,
               "heldout_smiles": heldout.smiles},
     )
+
+
+def class_counts(graphs: MolGraphSet) -> dict[str, list[int]]:
+    """How often each atom class occurs among the real atoms and each edge class among the
+    unordered pairs of real atoms (class 0 = no bond), over a whole set: the marginals of
+    :meth:`MolecularGraphModality.class_prior`."""
+    k, c = len(graphs.vocab.atoms), EDGE_CLASSES
+    atoms = graphs.atoms[graphs.atoms > 0].astype(np.int64) - 1
+    bonds = np.bincount(graphs.bonds[:, 2].astype(np.int64), minlength=c)[:c]  # (C,), bonds[0] = 0
+    n = graphs.num_atoms().astype(np.int64)
+    bonds[0] = int((n * (n - 1) // 2).sum()) - int(bonds[1:].sum())
+    return {"x": np.bincount(atoms, minlength=k).tolist(), "adj": bonds.tolist()}
 
 
 def _limit(graphs: MolGraphSet, limit: int | None, seed: int) -> MolGraphSet:

@@ -25,6 +25,9 @@ flow_matching  flow_matching                                  prediction (veloci
                                                               loss_weights, ode_method, sample_steps,
                                                               rtol, atol (self-conditioning: the
                                                               network's ``self_condition``)
+discrete_flow  discrete_flow (molecules only: atoms and       loss_weights, sample_steps, sampler
+_matching      bonds stay classes)                            (euler); self-conditioning as for
+                                                              flow_matching
 =============  =============================================  =====================================
 
 ``prediction: x0`` (:mod:`genlab.families.x0_parameterisation`) makes the network score the clean
@@ -59,6 +62,7 @@ from __future__ import annotations
 from genlab.families.aae import AAEFamily
 from genlab.families.base import Family
 from genlab.families.ddpm import DDPMFamily
+from genlab.families.discrete_flow_matching import DiscreteFlowMatchingFamily
 from genlab.families.ffjord import FFJORDFamily
 from genlab.families.flow_matching import FlowMatchingFamily
 from genlab.families.gan import GANFamily
@@ -80,6 +84,7 @@ FAMILIES.register("ncsn")(NCSNFamily)
 FAMILIES.register("score_sde")(ScoreSDEFamily)
 FAMILIES.register("pfgm")(PFGMFamily)
 FAMILIES.register("flow_matching")(FlowMatchingFamily)
+FAMILIES.register("discrete_flow_matching")(DiscreteFlowMatchingFamily)
 FAMILIES.register("realnvp")(RealNVPFamily)
 FAMILIES.register("ffjord")(FFJORDFamily)
 FAMILIES.register("vae")(VAEFamily)

@@ -79,12 +79,16 @@ class MolecularGraphModality(Modality):
     ``vocab``: the :class:`AtomVocab` (or its JSON record) fixing K atom types and N = max atoms;
     ``atom_counts``: histogram of heavy-atom counts in the training set, index n = count of
     molecules with n atoms (length ≤ N + 1), from which :meth:`prior_template` draws;
-    ``scale``: magnitude of the centred one-hot values.
+    ``scale``: magnitude of the centred one-hot values;
+    ``class_counts``: ``{"x": (K,), "adj": (C,)}`` counts of each atom class over the real atoms
+    and of each edge class over the pairs of real atoms of the training set — the marginal prior
+    of the discrete families (:meth:`class_prior`); ``None``: uniform.
     """
 
     components = ("x", "adj")
 
-    def __init__(self, vocab: AtomVocab | Mapping[str, Any], atom_counts: Sequence[int], scale: float = 1.0) -> None:
+    def __init__(self, vocab: AtomVocab | Mapping[str, Any], atom_counts: Sequence[int], scale: float = 1.0,
+                 class_counts: Mapping[str, Sequence[float]] | None = None) -> None:
         self.vocab = vocab if isinstance(vocab, AtomVocab) else AtomVocab.from_json(dict(vocab))
         self.n_atoms = self.vocab.max_atoms  # N
         self.atom_types = len(self.vocab.atoms)  # K
@@ -96,11 +100,26 @@ class MolecularGraphModality(Modality):
         self.atom_counts = F.pad(counts, (0, self.n_atoms + 1 - len(counts)))  # (N+1,)
         self.scale = float(scale)
         self.data_scale = 1.0  # no quantisation correction for graph likelihoods
+        self.class_marginals = self._marginals(class_counts)  # {"x": (K,), "adj": (C,)}
+
+    def _marginals(self, counts: Mapping[str, Sequence[float]] | None) -> dict[str, Tensor]:
+        sizes = {"x": self.atom_types, "adj": self.edge_classes}
+        if counts is None:
+            return {k: torch.full((c,), 1.0 / c) for k, c in sizes.items()}
+        if set(counts) != set(sizes):
+            raise ValueError(f"class_counts needs the components 'x' and 'adj', got {sorted(counts)}")
+        out = {}
+        for k, c in sizes.items():
+            v = torch.as_tensor(list(counts[k]), dtype=torch.float64)
+            if v.shape != (c,) or (v < 0).any() or v.sum() <= 0:
+                raise ValueError(f"class_counts['{k}'] must be {c} non-negative counts, not all zero")
+            out[k] = (v / v.sum()).float()
+        return out
 
     def config(self) -> dict[str, Any]:
         """Constructor arguments as plain JSON (``MODALITIES.build({"name": "molecules", **config})``)."""
         return {"vocab": self.vocab.to_json(), "atom_counts": [int(c) for c in self.atom_counts.tolist()],
-                "scale": self.scale}
+                "scale": self.scale, "class_counts": {k: v.tolist() for k, v in self.class_marginals.items()}}
 
     def shapes(self) -> dict[str, tuple[int, ...]]:
         n = self.n_atoms
@@ -177,13 +196,49 @@ class MolecularGraphModality(Modality):
         masked. With this mean, a Gaussian-path family's velocity or ε follows from x_t (the
         categorical x_0-parameterisation of Dieleman et al. 2022, CDCD, and of Campbell et al.
         2024 for flows: the network scores classes, never real-valued velocities)."""
+        return self.from_class_probs(self.denoiser_probs(logits))
+
+    def denoiser_probs(self, logits: State) -> State:
+        """p(x_0 | x_t) per atom and per pair from class logits: softmax, the edge probabilities
+        symmetrised ((p_ij + p_ji)/2); padded positions get probability zero everywhere."""
         mask = self._mask(logits)
-        p_x = logits.parts["x"].softmax(-1)  # (B, N, K)
+        p_x = logits.parts["x"].softmax(-1) * mask[..., None]  # (B, N, K)
         p_e = logits.parts["adj"].softmax(-1)  # (B, N, N, C)
-        p_e = 0.5 * (p_e + p_e.transpose(1, 2))  # symmetric in i, j
-        x = self.scale * (2 * p_x - 1) * mask[..., None]
-        e = self.scale * (2 * p_e - 1) * pair_mask(mask)[..., None]
-        return logits.with_parts({"x": x, "adj": e})
+        p_e = 0.5 * (p_e + p_e.transpose(1, 2)) * pair_mask(mask)[..., None]  # symmetric in i, j
+        return logits.with_parts({"x": p_x, "adj": p_e})
+
+    # ----------------------------------------------------------------------------------------
+    # categorical view of the state, for the discrete families (one-hot states, class draws)
+
+    def class_probs(self, state: State) -> State:
+        """Centred one-hot state -> class probability vectors (x/scale + 1)/2, zero where padded."""
+        return state.with_parts({k: 0.5 * (v / self.scale + 1) * self._keep(state, k) for k, v in state.parts.items()})
+
+    def from_class_probs(self, probs: State) -> State:
+        """Class probabilities -> the state's centred scale·(2p - 1), zero where padded."""
+        return probs.with_parts({k: self.scale * (2 * v - 1) * self._keep(probs, k) for k, v in probs.parts.items()})
+
+    def class_prior(self, like: State) -> State:
+        """The marginal class distribution of the training set at every real atom and pair of ``like``."""
+        return like.with_parts({k: self.class_marginals[k].to(v).expand_as(v) * self._keep(like, k)
+                                for k, v in like.parts.items()})
+
+    def sample_classes(self, probs: State, generator: torch.Generator | None = None) -> State:
+        """One class per real atom and per unordered pair of real atoms from ``probs``, returned
+        as a centred one-hot state: pair {i, j} is drawn once (from p_ij, i < j) and mirrored."""
+        p_x, p_e = probs.parts["x"], probs.parts["adj"]  # (B, N, K), (B, N, N, C)
+        b, n, k = p_x.shape
+        c = p_e.shape[-1]
+        x = _draw(p_x.reshape(-1, k), generator).view(b, n)  # (B, N)
+        e = torch.triu(_draw(p_e.reshape(-1, c), generator).view(b, n, n), diagonal=1)  # (B, N, N), i < j
+        e = e + e.transpose(1, 2)  # symmetric
+        onehot = probs.with_parts({"x": F.one_hot(x, k).to(p_x), "adj": F.one_hot(e, c).to(p_e)})
+        return self.from_class_probs(onehot)
+
+    def _keep(self, state: State, component: str) -> Tensor:
+        """(B, N, 1) real atoms for "x", (B, N, N, 1) pairs of distinct real atoms for "adj"."""
+        mask = self._mask(state)
+        return (mask if component == "x" else pair_mask(mask))[..., None].to(state.parts[component].dtype)
 
     def denoiser_loss(self, logits: State, x_0: State, weights: Mapping[str, float] | None = None) -> Tensor:
         """Cross-entropy of the true classes of x_0 under ``logits``, (B,): mean over the real
@@ -225,6 +280,16 @@ class MolecularGraphModality(Modality):
 
 
 MODALITIES.register("molecules")(MolecularGraphModality)
+
+
+def _draw(probs: Tensor, generator: torch.Generator | None) -> Tensor:
+    """One class index per row of (R, C) probabilities by inverse-CDF sampling, (R,). An all-zero
+    (padded) row gets an arbitrary class, which the caller's masking removes."""
+    dev = probs.device if generator is None else generator.device
+    u = torch.rand(probs.shape[0], 1, generator=generator, device=dev).to(probs.device)  # (R, 1)
+    cdf = probs.cumsum(-1)  # (R, C)
+    cdf = cdf / cdf[:, -1:].clamp(min=1e-12)
+    return (u > cdf).sum(-1).clamp(max=probs.shape[-1] - 1)  # (R,)
 
 
 def atom_count_histogram(num_atoms: np.ndarray, max_atoms: int) -> list[int]:

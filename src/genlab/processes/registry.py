@@ -12,6 +12,8 @@ pfgm               :class:`~genlab.processes.pfgm.PFGMProcess` (sigma, tau, m_ma
                    z_max, max_prior_norm, sigma_data)
 flow_matching      :class:`~genlab.processes.flow_matching.FlowMatchingProcess` (coupling:
                    independent | ot, sigma_min)
+discrete_flow      :class:`~genlab.processes.discrete_flow.DiscreteFlowProcess` (schedule:
+                   linear | cosine) — categorical variables, for discrete_flow_matching
 =================  =======================================================================
 """
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from genlab.processes.ddpm import DDPMProcess
+from genlab.processes.discrete_flow import DiscreteFlowProcess
 from genlab.processes.flow_matching import FlowMatchingProcess
 from genlab.processes.ncsn import NCSNProcess
 from genlab.processes.pfgm import PFGMProcess
@@ -34,3 +37,4 @@ PROCESSES.register("subvp")(SubVPSDE)
 PROCESSES.register("ve")(VESDE)
 PROCESSES.register("pfgm")(PFGMProcess)
 PROCESSES.register("flow_matching")(FlowMatchingProcess)
+PROCESSES.register("discrete_flow")(DiscreteFlowProcess)

@@ -32,11 +32,19 @@ T_PRIOR: float = 1.0
 
 
 def reverse_grid(steps: int, t_end: float = T_DATA, t_start: float = T_PRIOR,
-                 device: torch.device | str = "cpu") -> Tensor:
-    """``steps + 1`` equally spaced times from ``t_start`` (prior) down to ``t_end``, (steps+1,)."""
+                 device: torch.device | str = "cpu", power: float = 1.0) -> Tensor:
+    """``steps + 1`` times from ``t_start`` (prior) down to ``t_end``, (steps+1,):
+    t_k = t_end + (t_start - t_end)(1 - k/steps)^power. ``power = 1`` spaces them equally;
+    ``power > 1`` crowds them towards the data (DeFoG's sample-time distortion, Qin et al. 2025,
+    §4: their "polydec" is power 2)."""
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
-    return torch.linspace(t_start, t_end, steps + 1, device=device, dtype=torch.float64).float()
+    if not power > 0:
+        raise ValueError(f"power must be positive, got {power}")
+    if power == 1.0:
+        return torch.linspace(t_start, t_end, steps + 1, device=device, dtype=torch.float64).float()
+    u = torch.linspace(0.0, 1.0, steps + 1, device=device, dtype=torch.float64)  # (S+1,)
+    return (t_end + (t_start - t_end) * (1.0 - u) ** power).float()
 
 
 def uniform_times(n: int, t_eps: float = 0.0, device: torch.device | str = "cpu",
