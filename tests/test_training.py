@@ -179,3 +179,17 @@ def test_linear_schedule_ends_at_the_final_ratio_and_fixes_the_budget_on_resume(
     longer = {**config, "train": {**config["train"], "max_steps": 40}}
     with pytest.raises(GenlabError, match="train.max_steps.*decaying lr_schedule"):
         train(longer, tmp_path / "run", resume=True, progress=False)
+
+
+def test_a_run_saved_before_a_train_key_existed_resumes_with_overrides(tmp_path):
+    """config.json of an older version lacks lr_schedule/lr_final_ratio: they count as their defaults."""
+    import json
+
+    train(points_config(4), tmp_path / "run", progress=False)
+    path = tmp_path / "run" / "config.json"
+    saved = json.loads(path.read_text())
+    for key in ("lr_schedule", "lr_final_ratio"):
+        del saved["train"][key]
+    path.write_text(json.dumps(saved))
+    run = train(points_config(6), tmp_path / "run", resume=True, progress=False)
+    assert load_tree(tmp_path / "run/checkpoints/last")["genlab"]["iteration"] == 6 and run is not None

@@ -1,7 +1,7 @@
 """Discrete flow matching on categorical data (Campbell et al. 2024; Gat et al. 2024; for graphs,
 DeFoG, Qin et al. 2025): atoms and bonds stay classes the whole way from the prior to the data.
 
-Training (Campbell et al. §3.3): draw t ~ U(0, 1), replace each variable of x_0 by a draw from the
+Training (Campbell et al. 2024): draw t ~ U(0, 1), replace each variable of x_0 by a draw from the
 marginal prior with probability κ(t) (:class:`~genlab.processes.discrete_flow.DiscreteFlowProcess`),
 and train the network to recover the clean classes with cross-entropy — the modality's
 ``denoiser_loss``, the same loss as the continuous families' x_0-prediction:
@@ -10,13 +10,12 @@ and train the network to recover the clean classes with cross-entropy — the mo
 
 Sampling starts from prior draws at t = 1 and takes ``sample_steps`` exact reverse steps
 p(x_s | x_t) = (1 - λ) δ_{x_t} + λ p̂_θ(· | x_t) down to t = 0; each step is one network
-evaluation and a class draw per atom and per pair (edges drawn once per unordered pair). The grid
-t_k = (1 - k/S)^p (``grid_power`` p; DeFoG's sample-time distortion, Qin et al. 2025, §4) with
-p > 1 spends the steps where molecules are finished: on QM9 after 2,000 training steps, 30 steps
-give 71% strict validity with p = 1 and 90% with p = 4 (docs/benchmarks.md).
-Unlike a Gaussian path, a half-finished sample is always a graph with definite bonds, so the
-network sees, at every step, exactly the molecule the next step will change — which is why
-discrete models reach high validity on QM9 (DiGress, Vignac et al. 2023).
+evaluation and a class draw per atom and per pair (edges drawn once per unordered pair). Unlike a
+Gaussian path, a half-finished sample is always a graph with definite bonds, so the network sees
+at every step the very molecule the next step will change. The grid t_k = (1 - k/S)^p
+(``grid_power`` p; the sample-time distortion of DeFoG, Qin et al. 2025) with p > 1 spends the
+steps where molecules are finished: on QM9 after 2,000 training steps, 30 steps give 71% strict
+validity with p = 1 and 90% with p = 4 (docs/benchmarks.md).
 
 The network is unchanged: it reads x_t as the centred one-hot state of the continuous families
 and returns class logits. **Self-conditioning** (Chen et al. 2023, §3.2) works as in flow matching

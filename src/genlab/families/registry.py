@@ -25,9 +25,9 @@ flow_matching  flow_matching                                  prediction (veloci
                                                               loss_weights, ode_method, sample_steps,
                                                               rtol, atol (self-conditioning: the
                                                               network's ``self_condition``)
-discrete_flow  discrete_flow (molecules only: atoms and       loss_weights, sample_steps, sampler
-_matching      bonds stay classes)                            (euler); self-conditioning as for
-                                                              flow_matching
+discrete_flow  discrete_flow (molecules only: atoms and       loss_weights, sample_steps, grid_power
+_matching      bonds stay classes)                            (sampler euler; self-conditioning as
+                                                              for flow_matching)
 =============  =============================================  =====================================
 
 ``prediction: x0`` (:mod:`genlab.families.x0_parameterisation`) makes the network score the clean

@@ -1,13 +1,13 @@
 """The mixture path of discrete flow matching (Campbell et al. 2024, "Generative flows on discrete
-state-spaces", §3; Gat et al. 2024, "Discrete flow matching", eq. 9), in genlab's time.
+state-spaces"; Gat et al. 2024, "Discrete flow matching"), in genlab's time.
 
 Each categorical variable (an atom's class, a pair's edge class) is, at time t, its clean value
 with probability 1 - κ(t) and a draw from the prior π with probability κ(t):
 
     p_t(x | x_0) = (1 - κ(t)) δ_{x_0}(x) + κ(t) π(x),      κ(0) = 0 (data),  κ(1) = 1 (prior).
 
-π is the marginal class distribution of the training data (DiGress, Vignac et al. 2023, §4.1;
-DeFoG, Qin et al. 2025: closer to the data than uniform noise, so fewer sampling steps are needed).
+π is the marginal class distribution of the training data, the noise DiGress (Vignac et al. 2023)
+found better than uniform noise and DeFoG (Qin et al. 2025) starts its flows from.
 
 **Reverse step.** Give each variable a uniform switch U and a prior draw z, and let it be clean
 while U > κ(t). Then from t down to s < t a variable that is noisy at t becomes clean with
@@ -19,8 +19,8 @@ and with the network's p̂(x_0 | x_t) in place of the unknown x_0,
 
     p(x_s | x_t) = (1 - λ) δ_{x_t} + λ p̂(· | x_t).
 
-For κ(t) = t this is the Euler step of Campbell et al.'s rate R_t(x → j) = p̂(j | x_t) / t (their
-eq. 7 in data-time 1 - t) and exact for any step size; the last step (s = 0, λ = 1) draws every
+For κ(t) = t this is the Euler step of Campbell et al.'s rate R_t(x → j) = p̂(j | x_t) / t (written
+in data-time 1 - t there) and exact for any step size; the last step (s = 0, λ = 1) draws every
 variable from p̂.
 
 Everything acts on probability vectors whose **last axis is the class**; t enters through

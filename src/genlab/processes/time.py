@@ -35,8 +35,8 @@ def reverse_grid(steps: int, t_end: float = T_DATA, t_start: float = T_PRIOR,
                  device: torch.device | str = "cpu", power: float = 1.0) -> Tensor:
     """``steps + 1`` times from ``t_start`` (prior) down to ``t_end``, (steps+1,):
     t_k = t_end + (t_start - t_end)(1 - k/steps)^power. ``power = 1`` spaces them equally;
-    ``power > 1`` crowds them towards the data (DeFoG's sample-time distortion, Qin et al. 2025,
-    §4: their "polydec" is power 2)."""
+    ``power > 1`` crowds them towards the data (the sample-time distortion of DeFoG, Qin et al.
+    2025: their "polydec" is power 2)."""
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
     if not power > 0:

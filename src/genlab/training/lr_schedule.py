@@ -5,10 +5,13 @@ After ``warmup_steps`` the factor follows a schedule of the budget progress p �
 
 * ``constant``: 1;
 * ``linear``:  final + (1 - final)(1 - p)  — Li, Yumer & Ramanan (2020, "Budgeted training:
-  rethinking deep neural network training under resource constraints", §4): a schedule that
+  rethinking deep neural network training under resource constraints"): a schedule that
   reaches its low value exactly when the budget ends beats one cut short by the budget;
-* ``cosine``:  final + (1 - final)(1 + cos πp)/2  — Loshchilov & Hutter (2017, SGDR, eq. 5),
-  without restarts.
+* ``cosine``:  final + (1 - final)(1 + cos πp)/2  — the annealing of Loshchilov & Hutter (2017,
+  SGDR) without restarts.
+
+The default is ``constant``: with an EMA of the weights, which already averages over the last
+~1/(1 - decay) steps, a linear decay lowered QM9 validity in a short CPU run (docs/benchmarks.md).
 
 The budget is steps *or* wall-clock time, whichever ends training first: p is the larger of the
 step fraction (s - warmup)/(max_steps - warmup) and the time fraction elapsed/max_minutes. With a

@@ -44,9 +44,9 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 import lightning as L
-from lightning.pytorch.callbacks import Timer
 import numpy as np
 import torch
+from lightning.pytorch.callbacks import Timer
 from torch import Tensor
 
 from genlab.errors import GenlabError

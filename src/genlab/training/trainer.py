@@ -171,7 +171,8 @@ def _resume_config(run: RunDir, config: Mapping[str, Any] | None) -> dict[str, A
             continue
         if config.get(section) != saved.get(section):
             raise ConfigError("cannot change on resume", key=section, path=run.config)
-    old, new = saved.get("train", {}), dict(config.get("train") or {})
+    # a key the saved run predates counts as its default (runs from older genlab versions resume)
+    old, new = {**TrainConfig().to_dict(), **saved.get("train", {})}, dict(config.get("train") or {})
     resumable = RESUMABLE_KEYS
     if old.get("lr_schedule", "constant") != "constant":  # the budget sets the decay's length
         resumable = RESUMABLE_KEYS - BUDGET_KEYS
