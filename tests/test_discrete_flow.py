@@ -6,13 +6,14 @@ family trained through the real trainer on QM9."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
 import yaml
 
 from genlab.api import load, train
-from genlab.data.graphs import class_counts, qm9
+from genlab.data.graphs import class_counts
 from genlab.data.molecules import encode_smiles
 from genlab.errors import ConfigError
 from genlab.families.discrete_flow_matching import DiscreteFlowMatchingFamily
@@ -22,9 +23,8 @@ from genlab.networks.mlp import TimeMLP
 from genlab.processes.discrete_flow import DiscreteFlowProcess
 from genlab.processes.time import reverse_grid
 
-from test_graph_families import CONFIGS
-
 torch.set_num_threads(1)
+CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "qm9"
 
 Q = torch.tensor([0.6, 0.3, 0.1])  # data distribution of one categorical variable
 PI = torch.tensor([0.2, 0.5, 0.3])  # prior
@@ -141,3 +141,10 @@ def test_family_trains_through_the_trainer_and_samples_graphs(tmp_path):
     loss, _ = run.family(next(iter(torch.utils.data.DataLoader(run.bundle.train, batch_size=8,
                                                                 collate_fn=run.bundle.collate))))
     assert math.isfinite(loss.item())
+
+
+def test_power_grid_crowds_the_steps_near_the_data():
+    assert torch.allclose(reverse_grid(4, power=2.0), torch.tensor([1.0, 0.5625, 0.25, 0.0625, 0.0]))
+    assert torch.equal(reverse_grid(5), torch.linspace(1.0, 0.0, 6, dtype=torch.float64).float())
+    with pytest.raises(ValueError, match="power"):
+        reverse_grid(4, power=0.0)
