@@ -1,0 +1,71 @@
+"""Behaviour kept: every shipped config, built with a fixed seed, gives the same loss on a fixed
+batch and bit-identical samples for a fixed seed as when the golden file was written.
+
+The golden file ``tests/data/golden_samples.json`` holds, per config, the loss (repr of the float)
+and the SHA-256 of the sample tensors. A change that alters the computation of a family (or the
+order of its random draws) fails here; if that change is intended, regenerate the file with
+``GENLAB_UPDATE_GOLDEN=1 pytest tests/test_golden_samples.py`` and say why in the commit.
+QM9 configs run on the 64 QM9 molecules of ``tests/data/qm9_64.smi`` (read as a ``smiles``
+dataset) so that no dataset cache is needed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from genlab.build import build_family
+from genlab.config import load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = ROOT / "configs"
+GOLDEN = Path(__file__).resolve().parent / "data" / "golden_samples.json"
+SMALL_MOLECULES = Path(__file__).resolve().parent / "data" / "qm9_64.smi"
+CASES = sorted(str(p.relative_to(CONFIGS)) for d in ("points", "digits", "qm9") for p in (CONFIGS / d).glob("*.yaml"))
+N_SAMPLES, SAMPLE_STEPS = 4, 3
+
+
+def _tensors(samples) -> list[torch.Tensor]:
+    if isinstance(samples, torch.Tensor):
+        return [samples]
+    return [samples.atoms, samples.adj]  # a GraphBatch
+
+
+def fingerprint(case: str) -> dict[str, str]:
+    """(loss on a fixed batch, SHA-256 of samples) of a freshly built, seeded family."""
+    cfg = load_config(CONFIGS / case)
+    if cfg["data"]["name"] == "qm9":
+        cfg["data"] = {"name": "smiles", "path": str(SMALL_MOLECULES), "heldout_fraction": 0.25}
+    torch.manual_seed(0)
+    family, bundle = build_family(cfg)
+    family.eval()
+    loader = DataLoader(bundle.train, batch_size=8, shuffle=False, collate_fn=bundle.collate)
+    torch.manual_seed(1)
+    with torch.no_grad():
+        loss, _ = family(next(iter(loader)))
+    steps = None if cfg["family"]["name"] in ("ffjord",) else SAMPLE_STEPS
+    result = family.sample(N_SAMPLES, steps=steps, generator=torch.Generator().manual_seed(2))
+    digest = hashlib.sha256()
+    for t in _tensors(result.samples):
+        digest.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return {"loss": repr(float(loss)), "samples": digest.hexdigest()}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_seeded_family_is_unchanged(case):
+    torch.set_num_threads(1)
+    got = fingerprint(case)
+    if os.environ.get("GENLAB_UPDATE_GOLDEN"):
+        table = json.loads(GOLDEN.read_text()) if GOLDEN.is_file() else {}
+        table[case] = got
+        GOLDEN.write_text(json.dumps(dict(sorted(table.items())), indent=1) + "\n")
+        return
+    table = json.loads(GOLDEN.read_text())
+    assert case in table, f"no golden entry for {case}; regenerate with GENLAB_UPDATE_GOLDEN=1"
+    assert got == table[case]
