@@ -30,7 +30,7 @@ import yaml
 
 from genlab.api import load, read_config, train
 from genlab.data.molecules import load_molecules
-from genlab.families.kl_schedule import gaussian_kl
+from genlab.generative.families.kl_schedule import gaussian_kl
 from genlab.metrics.samples import judge_graphs
 
 #: family -> (config file, overrides applied to it for the CPU budget)

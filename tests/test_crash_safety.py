@@ -28,7 +28,7 @@ from torch import nn
 import genlab.build
 from genlab.cli.main import main
 from genlab.data.bundle import DataBundle
-from genlab.families.base import Family, SampleResult
+from genlab.generative.families.base import Family, SampleResult
 from genlab.modalities.points import PointsModality
 from genlab.training.checkpoint import load_tree
 

@@ -16,12 +16,12 @@ from genlab.api import load, train
 from genlab.data.graphs import class_counts
 from genlab.data.molecules import encode_smiles
 from genlab.errors import ConfigError
-from genlab.families.discrete_flow_matching import DiscreteFlowMatchingFamily
+from genlab.generative.families.discrete_flow_matching import DiscreteFlowMatchingFamily
 from genlab.modalities.molecules import GraphBatch, MolecularGraphModality
 from genlab.modalities.points import PointsModality
 from genlab.networks.mlp import TimeMLP
-from genlab.processes.discrete_flow import DiscreteFlowProcess
-from genlab.processes.time import reverse_grid
+from genlab.generative.processes.discrete_flow import DiscreteFlowProcess
+from genlab.generative.processes.time import reverse_grid
 
 torch.set_num_threads(1)
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "qm9"

@@ -13,9 +13,9 @@ from torch.utils.data import DataLoader
 from genlab.config import load_config
 from genlab.data.registry import DATASETS, load_providers
 from genlab.errors import ConfigError
-from genlab.families.registry import FAMILIES
+from genlab.generative.families.registry import FAMILIES
 from genlab.networks.registry import NETWORKS
-from genlab.processes.registry import PROCESSES
+from genlab.generative.processes.registry import PROCESSES
 
 torch.set_num_threads(1)
 load_providers()

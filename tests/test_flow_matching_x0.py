@@ -7,11 +7,11 @@ import torch
 from torch import nn
 
 from genlab.errors import ConfigError
-from genlab.families.flow_matching import FlowMatchingFamily
+from genlab.generative.families.flow_matching import FlowMatchingFamily
 from genlab.modalities.base import State
 from genlab.modalities.points import PointsModality
-from genlab.processes.analytic import GaussianMixture
-from genlab.processes.flow_matching import FlowMatchingProcess
+from genlab.generative.processes.analytic import GaussianMixture
+from genlab.generative.processes.flow_matching import FlowMatchingProcess
 
 torch.set_num_threads(1)
 MIXTURE = GaussianMixture(

@@ -10,9 +10,9 @@ import pytest
 import torch
 from torch import nn
 
-from genlab.families.ffjord import FFJORDFamily
-from genlab.families.realnvp import RealNVPFamily
-from genlab.flows import (ActNorm, AffineCoupling, LogitTransform, Permutation, Squeeze,
+from genlab.generative.families.ffjord import FFJORDFamily
+from genlab.generative.families.realnvp import RealNVPFamily
+from genlab.generative.flows import (ActNorm, AffineCoupling, LogitTransform, Permutation, Squeeze,
                           Unsqueeze, checkerboard_mask)
 from genlab.modalities.base import State
 from genlab.modalities.images import ImagesModality

@@ -16,10 +16,10 @@ from torch.utils.data import DataLoader
 
 from genlab.api import load, train
 from genlab.data.graphs import qm9
-from genlab.families.graph_categorical import categorical_nll, graph_from_scores, one_hot_graphs
-from genlab.families.graphnvp import GraphNVPFamily
-from genlab.flows import AffineCoupling
-from genlab.flows.graph_coupling import ConditionalAffineCoupling, adjacency_row_mask, node_row_mask
+from genlab.generative.families.graph_categorical import categorical_nll, graph_from_scores, one_hot_graphs
+from genlab.generative.families.graphnvp import GraphNVPFamily
+from genlab.generative.flows import AffineCoupling
+from genlab.generative.flows.graph_coupling import ConditionalAffineCoupling, adjacency_row_mask, node_row_mask
 from genlab.modalities.base import State
 from genlab.modalities.molecules import GraphBatch
 from genlab.networks.graph_flows import AdjacencyConditioner, GraphNVPFlow, NodeConditioner

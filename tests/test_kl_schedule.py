@@ -1,4 +1,4 @@
-"""KL warm-up and free bits (:mod:`genlab.families.kl_schedule`) with known answers: the Gaussian KL
+"""KL warm-up and free bits (:mod:`genlab.generative.families.kl_schedule`) with known answers: the Gaussian KL
 in closed form, β at given iterations, the free-bits term Σ_j max(λ, mean_b KL_bj) and its gradient
 (zero for a dimension below λ), and MPGVAE's training loss under both remedies."""
 
@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from genlab.data.graphs import qm9
-from genlab.families.kl_schedule import free_bits_kl, gaussian_kl, training_beta, warmup_beta
-from genlab.families.mpgvae import MPGVAEFamily
+from genlab.generative.families.kl_schedule import free_bits_kl, gaussian_kl, training_beta, warmup_beta
+from genlab.generative.families.mpgvae import MPGVAEFamily
 from genlab.networks.mpnn import MPNNDecoder, MPNNEncoder
 
 torch.set_num_threads(1)

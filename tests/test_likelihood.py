@@ -11,10 +11,10 @@ import torch
 from genlab.modalities.base import State
 from genlab.modalities.images import ImagesModality
 from genlab.modalities.points import PointsModality
-from genlab.processes.analytic import GaussianMixture
-from genlab.processes.flow_matching import FlowMatchingProcess
-from genlab.processes.sde import VPSDE
-from genlab.samplers.likelihood import gaussian_log_prob, ode_log_likelihood
+from genlab.generative.processes.analytic import GaussianMixture
+from genlab.generative.processes.flow_matching import FlowMatchingProcess
+from genlab.generative.processes.sde import VPSDE
+from genlab.generative.samplers.likelihood import gaussian_log_prob, ode_log_likelihood
 
 torch.set_num_threads(1)
 

@@ -146,8 +146,8 @@ def test_padding_does_not_influence_real_atoms(qm9, batch):
 @pytest.mark.parametrize("family, process", [({"name": "flow_matching", "ode_method": "euler"}, {"name": "flow_matching"}),
                                              ({"name": "ddpm", "sampler": "ddim"}, {"name": "ddpm", "n_steps": 100})])
 def test_family_forward_on_qm9_gives_a_finite_loss(qm9, batch, family, process):
-    from genlab.families.registry import FAMILIES
-    from genlab.processes.registry import PROCESSES
+    from genlab.generative.families.registry import FAMILIES
+    from genlab.generative.processes.registry import PROCESSES
 
     network = _network(qm9.modality).train()
     model = FAMILIES.build(family, modality=qm9.modality, process=PROCESSES.build(process), network=network)

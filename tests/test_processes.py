@@ -10,13 +10,13 @@ import math
 import pytest
 import torch
 
-from genlab.processes.analytic import GaussianMixture
-from genlab.processes.ddpm import DDPMProcess
-from genlab.processes.flow_matching import FlowMatchingProcess
-from genlab.processes.ncsn import NCSNProcess
-from genlab.processes.pfgm import PFGMProcess
-from genlab.processes.registry import PROCESSES
-from genlab.processes.sde import VESDE, VPSDE, SubVPSDE
+from genlab.generative.processes.analytic import GaussianMixture
+from genlab.generative.processes.ddpm import DDPMProcess
+from genlab.generative.processes.flow_matching import FlowMatchingProcess
+from genlab.generative.processes.ncsn import NCSNProcess
+from genlab.generative.processes.pfgm import PFGMProcess
+from genlab.generative.processes.registry import PROCESSES
+from genlab.generative.processes.sde import VESDE, VPSDE, SubVPSDE
 from genlab.errors import ConfigError
 
 torch.set_num_threads(1)

@@ -8,16 +8,16 @@ import torch
 
 from genlab.modalities.base import State
 from genlab.modalities.points import PointsModality
-from genlab.processes.analytic import GaussianMixture
-from genlab.processes.ddpm import DDPMProcess
-from genlab.processes.flow_matching import FlowMatchingProcess
-from genlab.processes.ncsn import NCSNProcess
-from genlab.processes.pfgm import PFGMProcess
-from genlab.processes.sde import VESDE, VPSDE, SubVPSDE
-from genlab.samplers.ddpm import ddim, ddpm_ancestral
-from genlab.samplers.langevin import annealed_langevin
-from genlab.samplers.ode import ode_sample
-from genlab.samplers.pc import pc_sample
+from genlab.generative.processes.analytic import GaussianMixture
+from genlab.generative.processes.ddpm import DDPMProcess
+from genlab.generative.processes.flow_matching import FlowMatchingProcess
+from genlab.generative.processes.ncsn import NCSNProcess
+from genlab.generative.processes.pfgm import PFGMProcess
+from genlab.generative.processes.sde import VESDE, VPSDE, SubVPSDE
+from genlab.generative.samplers.ddpm import ddim, ddpm_ancestral
+from genlab.generative.samplers.langevin import annealed_langevin
+from genlab.generative.samplers.ode import ode_sample
+from genlab.generative.samplers.pc import pc_sample
 
 torch.set_num_threads(1)  # the suite runs on shared CPUs; this module is small-tensor bound
 N = 3000

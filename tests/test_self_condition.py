@@ -7,12 +7,12 @@ import torch
 from torch import nn
 
 from genlab.data.registry import DATASETS
-from genlab.families.flow_matching import FlowMatchingFamily
+from genlab.generative.families.flow_matching import FlowMatchingFamily
 from genlab.modalities.base import State
 from genlab.modalities.points import PointsModality
 from genlab.networks.registry import NETWORKS
-from genlab.processes.analytic import GaussianMixture
-from genlab.processes.flow_matching import FlowMatchingProcess
+from genlab.generative.processes.analytic import GaussianMixture
+from genlab.generative.processes.flow_matching import FlowMatchingProcess
 
 torch.set_num_threads(1)
 MIXTURE = GaussianMixture(

@@ -12,7 +12,7 @@ from torch import nn
 import genlab.build
 from genlab.data.bundle import DataBundle
 from genlab.errors import GenlabError
-from genlab.families.base import Family, SampleResult
+from genlab.generative.families.base import Family, SampleResult
 from genlab.modalities.points import PointsModality
 from genlab.training.checkpoint import load_tree
 from genlab.training.lr_schedule import budget_progress, lr_factor

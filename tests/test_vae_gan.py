@@ -13,10 +13,10 @@ import pytest
 import torch
 
 from genlab.api import load, train
-from genlab.families.gan import GANFamily
-from genlab.families.gan_objectives import GAN_OBJECTIVES, gradient_penalty
-from genlab.families.observation import DiscretizedLogisticObservation
-from genlab.families.vae import VAEFamily
+from genlab.generative.families.gan import GANFamily
+from genlab.generative.families.gan_objectives import GAN_OBJECTIVES, gradient_penalty
+from genlab.generative.families.observation import DiscretizedLogisticObservation
+from genlab.generative.families.vae import VAEFamily
 from genlab.modalities.base import State
 from genlab.modalities.points import PointsModality
 from genlab.networks.latent_maps import MLPDecoder, MLPEncoder

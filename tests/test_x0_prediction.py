@@ -2,7 +2,7 @@
 
 For Gaussian-mixture data E[x_0 | x_t] is known in closed form; an x_0-"network" that returns it
 must give each family's ε (DDPM) or score (score SDE, NCSN) equal to the closed-form ε and score
-(:mod:`genlab.processes.analytic`), and DDIM with it must recover the mixture. On QM9 graphs the
+(:mod:`genlab.generative.processes.analytic`), and DDIM with it must recover the mixture. On QM9 graphs the
 x_0 loss is the modality's class cross-entropy (known at uniform logits), each family trains a
 step and samples, and every shipped QM9 config of a Gaussian-path family builds and samples.
 """
@@ -19,19 +19,19 @@ from torch import nn
 from genlab.config import load_config
 from genlab.data.graphs import qm9
 from genlab.errors import ConfigError
-from genlab.families.ddpm import DDPMFamily
-from genlab.families.ncsn import NCSNFamily
-from genlab.families.registry import FAMILIES
-from genlab.families.score_sde import ScoreSDEFamily
+from genlab.generative.families.ddpm import DDPMFamily
+from genlab.generative.families.ncsn import NCSNFamily
+from genlab.generative.families.registry import FAMILIES
+from genlab.generative.families.score_sde import ScoreSDEFamily
 from genlab.modalities.base import State
 from genlab.modalities.molecules import GraphBatch
 from genlab.modalities.points import PointsModality
 from genlab.networks.registry import NETWORKS
-from genlab.processes.analytic import GaussianMixture
-from genlab.processes.ddpm import DDPMProcess
-from genlab.processes.ncsn import NCSNProcess
-from genlab.processes.registry import PROCESSES
-from genlab.processes.sde import VESDE, VPSDE, SubVPSDE
+from genlab.generative.processes.analytic import GaussianMixture
+from genlab.generative.processes.ddpm import DDPMProcess
+from genlab.generative.processes.ncsn import NCSNProcess
+from genlab.generative.processes.registry import PROCESSES
+from genlab.generative.processes.sde import VESDE, VPSDE, SubVPSDE
 
 torch.set_num_threads(1)
 CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "qm9"

@@ -1,6 +1,6 @@
 """From a config to objects: ``build_family(config) -> (family, bundle)``.
 
-The order is the one :mod:`genlab.families.registry` documents: the dataset gives the modality;
+The order is the one :mod:`genlab.generative.families.registry` documents: the dataset gives the modality;
 the process is built alone (no weights); the network learns its input shapes from the modality;
 the family gets all three injected::
 
@@ -28,7 +28,7 @@ from typing import Any, Mapping
 
 from genlab.data.bundle import DataBundle
 from genlab.errors import ConfigError
-from genlab.families.base import Family
+from genlab.generative.families.base import Family
 
 #: top-level sections of a config; anything else is a misspelling
 SECTIONS = ("data", "family", "process", "network", "train")
@@ -37,10 +37,10 @@ SECTIONS = ("data", "family", "process", "network", "train")
 def build_family(config: Mapping[str, Any]) -> tuple[Family, DataBundle]:
     """Build the data bundle, then the process and network, then the family around them."""
     from genlab.data.registry import DATASETS, load_providers
-    from genlab.families.registry import FAMILIES
-    from genlab.families.registry import load_providers as load_families
+    from genlab.generative.families.registry import FAMILIES
+    from genlab.generative.families.registry import load_providers as load_families
     from genlab.networks.registry import NETWORKS
-    from genlab.processes.registry import PROCESSES
+    from genlab.generative.processes.registry import PROCESSES
 
     check_sections(config)
     load_providers()
@@ -72,10 +72,10 @@ def network_roles(section: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
 def resolve_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """The config with every constructor default written out (what ``RUN/config.json`` holds)."""
     from genlab.data.registry import DATASETS, load_providers
-    from genlab.families.registry import FAMILIES
-    from genlab.families.registry import load_providers as load_families
+    from genlab.generative.families.registry import FAMILIES
+    from genlab.generative.families.registry import load_providers as load_families
     from genlab.networks.registry import NETWORKS
-    from genlab.processes.registry import PROCESSES
+    from genlab.generative.processes.registry import PROCESSES
 
     load_providers()
     load_families()

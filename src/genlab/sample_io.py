@@ -1,4 +1,4 @@
-"""Writing a :class:`~genlab.families.base.SampleResult` to disk.
+"""Writing a :class:`~genlab.generative.families.base.SampleResult` to disk.
 
 The modality decides the format. A modality that defines ``write_samples(result, path) -> list
 of Path`` writes its own files (molecules: SMILES lines plus the raw graph tensors in a
@@ -19,7 +19,7 @@ import torch
 from safetensors.torch import save_file
 
 from genlab.errors import GenlabError
-from genlab.families.base import SampleResult
+from genlab.generative.families.base import SampleResult
 
 SUFFIXES = (".npz", ".safetensors")
 

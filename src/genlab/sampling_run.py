@@ -28,7 +28,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 
 from genlab.errors import GenlabError
-from genlab.families.base import SampleResult
+from genlab.generative.families.base import SampleResult
 from genlab.training.checkpoint import save_weights, write_json
 
 FORMAT = "genlab-sample-chunks"

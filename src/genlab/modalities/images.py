@@ -2,7 +2,7 @@
 
 ``data_scale`` is dx/dy between the model's [-1, 1] units and one quantisation level of the
 stored integers (``2 / (levels - 1)``): the likelihood uses it to report bits/dim in data units
-(:mod:`genlab.samplers.likelihood`).
+(:mod:`genlab.generative.samplers.likelihood`).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from genlab.flows import (ActNorm, AffineCoupling, Bijection, FlowSequence, Permutation, Squeeze,
+from genlab.generative.flows import (ActNorm, AffineCoupling, Bijection, FlowSequence, Permutation, Squeeze,
                           Unsqueeze,                          alternating_mask, channel_mask, checkerboard_mask)
 from genlab.modalities.base import State
 
@@ -82,7 +82,7 @@ class ConvConditioner(nn.Module):
 
 
 class StateFlow(nn.Module):
-    """A :class:`~genlab.flows.base.Bijection` on one tensor view of a state."""
+    """A :class:`~genlab.generative.flows.base.Bijection` on one tensor view of a state."""
 
     bijection: Bijection
 

@@ -28,8 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from genlab.flows import AffineCoupling
-from genlab.flows.graph_coupling import ConditionalAffineCoupling, adjacency_row_mask, node_row_mask
+from genlab.generative.flows import AffineCoupling
+from genlab.generative.flows.graph_coupling import ConditionalAffineCoupling, adjacency_row_mask, node_row_mask
 from genlab.modalities.base import State
 from genlab.networks.coupling_flows import MLPConditioner
 from genlab.networks.registry import NETWORKS

@@ -18,7 +18,7 @@ T steps of message passing over the complete graph on the N slots, each followed
 update e_ij ← e_ij + MLP([h_i + h_j, h_i ⊙ h_j, e_ij]) (symmetric in i, j); finally per-slot logits
 over K+1 node classes ("no atom" = class 0) and per-pair logits over C edge classes, symmetrised.
 The decoder is deliberately *not* permutation equivariant: it emits graphs in the training
-data's fixed atom order (see :mod:`genlab.families.mpgvae`).
+data's fixed atom order (see :mod:`genlab.generative.families.mpgvae`).
 """
 
 from __future__ import annotations

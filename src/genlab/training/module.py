@@ -50,7 +50,7 @@ from lightning.pytorch.callbacks import Timer
 from torch import Tensor
 
 from genlab.errors import GenlabError
-from genlab.families.base import Family
+from genlab.generative.families.base import Family
 from genlab.training.config import TrainConfig
 from genlab.training.lr_schedule import budget_progress, lr_factor
 from genlab.training.run import check_tensors

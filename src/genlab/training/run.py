@@ -27,7 +27,7 @@ from safetensors.torch import load_file
 from torch import Tensor, nn
 
 from genlab.errors import GenlabError
-from genlab.families.base import Family, SampleResult
+from genlab.generative.families.base import Family, SampleResult
 
 #: samples per family.sample call on the CPU. The QM9 graph transformer costs 1.73 s per network
 #: call and 10,000 graphs in batches of 1,024, 3.27 s in one batch of 10,000 (2 cores, 2026-11-21)

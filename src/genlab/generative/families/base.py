@@ -1,0 +1,44 @@
+"""The family contract: ``loss, metrics = family(batch)`` and ``family.sample(n)``.
+
+The trainer (:mod:`genlab.training`) knows nothing else about a family. A family is an
+``nn.Module`` holding its network(s); the process and the modality are plain objects (no weights).
+Adversarial families (issue 4) set ``n_optimizers = 2`` and implement :meth:`adversarial_losses`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from genlab.modalities.base import Modality
+
+
+@dataclass
+class SampleResult:
+    """What a sampler returns: samples in data space plus its cost."""
+
+    samples: Any  # modality.decode(...) output: (n, D) points, (n, C, H, W) images, graph batch
+    nfe: int  # number of network evaluations
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class Family(nn.Module):
+    """Base class; subclasses are registered in :data:`genlab.generative.families.registry.FAMILIES`."""
+
+    n_optimizers: int = 1
+
+    def __init__(self, modality: Modality) -> None:
+        super().__init__()
+        self.modality = modality
+
+    def forward(self, batch: Any) -> tuple[Tensor, dict[str, float]]:
+        """One training loss on a data batch; ``metrics`` are plain floats for logging."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def sample(self, n: int, *, sampler: str | None = None, steps: int | None = None,
+               generator: torch.Generator | None = None) -> SampleResult:
+        raise NotImplementedError
