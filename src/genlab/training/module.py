@@ -40,7 +40,6 @@ EMA of the weights (with warm-up) is :class:`~genlab.training.ema.WarmupEMA`, a 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 import lightning as L
@@ -55,15 +54,6 @@ from genlab.training.config import TrainConfig
 from genlab.training.lr_schedule import budget_progress, lr_factor
 from genlab.training.run import check_tensors
 from genlab.training.resume import rng_states, set_rng_states
-
-
-@dataclass
-class AdversarialLoss:
-    """One phase of an adversarial iteration: minimise ``loss`` with optimizer ``optimizer``."""
-
-    optimizer: int
-    loss: Tensor
-    metrics: dict[str, float] = field(default_factory=dict)
 
 
 class FamilyModule(L.LightningModule):

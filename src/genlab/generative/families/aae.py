@@ -23,11 +23,11 @@ import torch
 from torch import Tensor, nn
 
 from genlab.generative.families._shared import module_device, pick
-from genlab.generative.families.base import Family, SampleResult
+from genlab.generative.families.base import AdversarialLoss, Family, SampleResult
 from genlab.generative.families.latent_adversary import LatentAdversary
 from genlab.generative.families.observation import OBSERVATIONS, check_decoder
 from genlab.modalities.base import Modality, State
-from genlab.training.module import AdversarialLoss
+
 
 
 class AAEFamily(Family):

@@ -2,7 +2,16 @@
 
 The trainer (:mod:`genlab.training`) knows nothing else about a family. A family is an
 ``nn.Module`` holding its network(s); the process and the modality are plain objects (no weights).
-Adversarial families (issue 4) set ``n_optimizers = 2`` and implement :meth:`adversarial_losses`.
+
+Adversarial families set ``n_optimizers = 2`` and implement two methods that the trainer drives:
+
+``optimizer_parameters() -> list`` of length ``n_optimizers``: entry i is what
+``torch.optim.AdamW`` takes for optimizer i (parameters, or param-group dicts).
+
+``adversarial_losses(batch, step) -> Iterator[AdversarialLoss]``, a generator: each yielded
+:class:`AdversarialLoss` names the optimizer to step and the loss it minimises; the trainer
+steps that optimizer before asking for the next phase, so a later phase sees the parameters an
+earlier one just updated. ``step`` is the training iteration (0, 1, 2, ...).
 """
 
 from __future__ import annotations
@@ -23,6 +32,15 @@ class SampleResult:
     samples: Any  # modality.decode(...) output: (n, D) points, (n, C, H, W) images, graph batch
     nfe: int  # number of network evaluations
     extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class AdversarialLoss:
+    """One phase of an adversarial iteration: minimise ``loss`` with optimizer ``optimizer``."""
+
+    optimizer: int
+    loss: Tensor
+    metrics: dict[str, float] = field(default_factory=dict)
 
 
 class Family(nn.Module):

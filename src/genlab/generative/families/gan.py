@@ -21,10 +21,10 @@ from torch import Tensor, nn
 
 from genlab.errors import ConfigError
 from genlab.generative.families._shared import module_device
-from genlab.generative.families.base import Family, SampleResult
+from genlab.generative.families.base import AdversarialLoss, Family, SampleResult
 from genlab.generative.families.gan_objectives import GAN_OBJECTIVES
 from genlab.modalities.base import Modality, State
-from genlab.training.module import AdversarialLoss
+
 
 
 class GANFamily(Family):

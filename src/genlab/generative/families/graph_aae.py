@@ -27,12 +27,12 @@ import torch
 from torch import Tensor, nn
 
 from genlab.generative.families._shared import module_device
-from genlab.generative.families.base import Family, SampleResult
+from genlab.generative.families.base import AdversarialLoss, Family, SampleResult
 from genlab.generative.families.latent_adversary import LatentAdversary
 from genlab.generative.families.mpgvae import check_sample_mode, decode_latents, reconstruction_nll
 from genlab.generative.families.registry import FAMILIES
 from genlab.modalities.molecules import GraphBatch, MolecularGraphModality
-from genlab.training.module import AdversarialLoss
+
 
 
 class GraphAAEFamily(Family):

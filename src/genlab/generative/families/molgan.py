@@ -31,13 +31,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from genlab.generative.families._shared import module_device
-from genlab.generative.families.base import Family, SampleResult
+from genlab.generative.families.base import AdversarialLoss, Family, SampleResult
 from genlab.generative.families.gan_objectives import GAN_OBJECTIVES
 from genlab.generative.families.graph_categorical import graph_from_scores, one_hot_graphs
 from genlab.generative.families.registry import FAMILIES
 from genlab.modalities.base import State
 from genlab.modalities.molecules import GraphBatch, MolecularGraphModality
-from genlab.training.module import AdversarialLoss
+
 
 SAMPLE_MODES = ("categorical", "argmax")
 
