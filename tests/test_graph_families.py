@@ -16,14 +16,14 @@ from torch.utils.data import DataLoader
 
 from genlab.api import load, train
 from genlab.data.graphs import qm9
-from genlab.generative.families.graph_categorical import categorical_nll, graph_from_scores, one_hot_graphs
-from genlab.generative.families.graphnvp import GraphNVPFamily
+from genlab.generative.families.observation import CategoricalSlots
+from genlab.generative.families.realnvp import RealNVPFamily
 from genlab.generative.flows import AffineCoupling
 from genlab.generative.flows.graph_coupling import ConditionalAffineCoupling, adjacency_row_mask, node_row_mask
 from genlab.modalities.base import State
-from genlab.modalities.molecules import GraphBatch
+from genlab.modalities.molecules import GraphBatch, pair_mask
 from genlab.networks.graph_flows import AdjacencyConditioner, GraphNVPFlow, NodeConditioner
-from genlab.networks.mpnn import AttentionMessagePassing, MPNNEncoder, _pairs
+from genlab.networks.mpnn import AttentionMessagePassing, MPNNEncoder
 from genlab.networks.rgcn import RGCNCritic
 
 torch.set_num_threads(1)
@@ -52,18 +52,18 @@ def perturb(module: torch.nn.Module, std: float = 0.1, seed: int = 0) -> None:
 
 def test_graphnvp_round_trip_returns_the_qm9_graphs_exactly(bundle):
     torch.manual_seed(0)
-    flow = GraphNVPFlow(bundle.modality.shapes(), adj_couplings=9, node_couplings=9, adj_hidden=64,
+    flow = GraphNVPFlow(bundle.modality.view_shapes("slots"), adj_couplings=9, node_couplings=9, adj_hidden=64,
                         rgcn_hidden=(32, 16), node_mlp_hidden=32)
     perturb(flow)
-    family = GraphNVPFamily(bundle.modality, flow, dequant_scale=0.9)
+    family = RealNVPFamily(bundle.modality, flow, categorical=True, dequant_scale=0.9)
     batch = real_batch(bundle)
-    g = family.dequantize(batch)
+    g = family._data(batch)
     z, log_det = family.flow(g)
     assert (z.parts["x"] - g.parts["x"]).abs().max() > 0.1  # the flow is not the identity
     back = family.flow.inverse(z)
     for k in ("x", "adj"):
         torch.testing.assert_close(back.parts[k], g.parts[k], atol=1e-4, rtol=0)
-    graphs = family.quantize(back)
+    graphs = bundle.modality.decode_slots(back)
     assert torch.equal(graphs.atoms, batch.atoms) and torch.equal(graphs.adj, batch.adj)
     assert torch.isfinite(log_det).all()
 
@@ -124,13 +124,15 @@ def test_whole_graphnvp_flow_log_det_matches_brute_force():
 
 # --- categorical graphs ---------------------------------------------------------------------------
 
-def test_one_hot_graphs_decode_back_and_uniform_logits_give_the_counting_nll(bundle):
+def test_one_hot_slots_decode_back_and_uniform_logits_give_the_counting_nll(bundle):
     batch = real_batch(bundle, 16)
-    x, a = one_hot_graphs(batch, bundle.modality)
-    back = graph_from_scores(x, a, bundle.modality)
+    slots = bundle.modality.one_hot_slots(batch)
+    x, a = slots.parts["x"], slots.parts["adj"]
+    back = bundle.modality.decode_slots(slots)
     assert torch.equal(back.atoms, batch.atoms) and torch.equal(back.adj, batch.adj)
     n, k1, c = x.shape[1], x.shape[2], a.shape[3]
-    node, edge = categorical_nll(torch.zeros_like(x), torch.zeros_like(a), batch)
+    assert k1 == bundle.modality.atom_types + 1  # "no atom" is a class of the slot view
+    node, edge = CategoricalSlots(bundle.modality).nll(slots.map(torch.zeros_like), slots)
     torch.testing.assert_close(node, torch.full((16,), n * math.log(k1)))
     torch.testing.assert_close(edge, torch.full((16,), n * (n - 1) / 2 * math.log(c)))
 
@@ -150,7 +152,7 @@ def test_mpnn_encoder_is_permutation_invariant_and_message_passing_equivariant(b
     torch.testing.assert_close(encoder.node_states(_permuted(g, perm)), encoder.node_states(g)[:, perm], atol=1e-5, rtol=0)
     step = AttentionMessagePassing(32, 8)
     h, e = torch.randn(16, 9, 32), torch.randn(16, 9, 9, 8)
-    pairs = _pairs(g.mask)
+    pairs = pair_mask(g.mask)
     out = step(h, e, pairs)
     out_perm = step(h[:, perm], e[:, perm][:, :, perm], pairs[:, perm][:, :, perm])
     torch.testing.assert_close(out_perm, out[:, perm], atol=1e-5, rtol=0)
@@ -158,8 +160,9 @@ def test_mpnn_encoder_is_permutation_invariant_and_message_passing_equivariant(b
 
 def test_rgcn_critic_is_permutation_invariant(bundle):
     torch.manual_seed(5)
-    x, a = one_hot_graphs(real_batch(bundle, 8), bundle.modality)
-    critic = RGCNCritic(bundle.modality.shapes(), hidden=(16, 8), readout=16, mlp_hidden=(8,))
+    slots = bundle.modality.one_hot_slots(real_batch(bundle, 8))
+    x, a = slots.parts["x"], slots.parts["adj"]
+    critic = RGCNCritic(bundle.modality.view_shapes("slots"), hidden=(16, 8), readout=16, mlp_hidden=(8,))
     perm = torch.randperm(x.shape[1])
     g, gp = State({"x": x, "adj": a}), State({"x": x[:, perm], "adj": a[:, perm][:, :, perm]})
     torch.testing.assert_close(critic(gp), critic(g), atol=1e-5, rtol=0)

@@ -27,8 +27,13 @@ import json
 from typing import Any, Mapping
 
 from genlab.data.bundle import DataBundle
+from genlab.data.registry import DATASETS
 from genlab.errors import ConfigError
 from genlab.generative.families.base import Family
+from genlab.generative.families.registry import FAMILIES
+from genlab.generative.processes.registry import PROCESSES
+from genlab.modalities.base import Modality
+from genlab.networks.registry import NETWORKS
 
 #: top-level sections of a config; anything else is a misspelling
 SECTIONS = ("data", "family", "process", "network", "train")
@@ -36,24 +41,32 @@ SECTIONS = ("data", "family", "process", "network", "train")
 
 def build_family(config: Mapping[str, Any]) -> tuple[Family, DataBundle]:
     """Build the data bundle, then the process and network, then the family around them."""
-    from genlab.data.registry import DATASETS, load_providers
-    from genlab.generative.families.registry import FAMILIES
-    from genlab.generative.families.registry import load_providers as load_families
-    from genlab.networks.registry import NETWORKS
-    from genlab.generative.processes.registry import PROCESSES
-
     check_sections(config)
-    load_providers()
-    load_families()
+    DATASETS.load_providers()
     bundle = DATASETS.build(_section(config, "data"))
+    return build_family_from_modality(config, bundle.modality), bundle
+
+
+def build_family_from_modality(config: Mapping[str, Any], modality: Modality) -> Family:
+    """The process and network, then the family around them, for a ready ``modality`` (e.g. one
+    rebuilt from a run directory's ``modality.json``); the ``data`` section is not read."""
+    check_sections(config)
+    FAMILIES.load_providers()
     injected: dict[str, Any] = {}
     if "process" in config:
         injected["process"] = PROCESSES.build(config["process"])
-    shapes = bundle.modality.shapes()
     for role, section in network_roles(_section(config, "network")).items():
-        injected[role] = NETWORKS.build(section, shapes=shapes)
-    family = FAMILIES.build(_section(config, "family"), modality=bundle.modality, **injected)
-    return family, bundle
+        injected[role] = NETWORKS.build(section, shapes=network_shapes(modality, section))
+    return FAMILIES.build(_section(config, "family"), modality=modality, **injected)
+
+
+def network_shapes(modality: Modality, section: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
+    """The shapes of the view the network reads or emits (its class's ``view``, default "state")."""
+    view = getattr(NETWORKS.get(section["name"]), "view", "state")
+    try:
+        return modality.view_shapes(view)
+    except ValueError as exc:
+        raise ConfigError(str(exc), key="network.name") from None
 
 
 def network_roles(section: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
@@ -71,14 +84,8 @@ def network_roles(section: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
 
 def resolve_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """The config with every constructor default written out (what ``RUN/config.json`` holds)."""
-    from genlab.data.registry import DATASETS, load_providers
-    from genlab.generative.families.registry import FAMILIES
-    from genlab.generative.families.registry import load_providers as load_families
-    from genlab.networks.registry import NETWORKS
-    from genlab.generative.processes.registry import PROCESSES
-
-    load_providers()
-    load_families()
+    DATASETS.load_providers()
+    FAMILIES.load_providers()
     out = json.loads(json.dumps(dict(config)))
     tables = {"data": DATASETS, "family": FAMILIES, "process": PROCESSES}
     for name, table in tables.items():

@@ -74,6 +74,12 @@ class Modality:
 
     #: component names of a :class:`State` of this modality
     components: tuple[str, ...] = ("x",)
+    #: model units per quantisation step of the stored data (images: 2/(levels − 1)); 1.0 for
+    #: data without a grid. Likelihood families use it to report bits per stored dimension.
+    data_scale: float = 1.0
+    #: the views of a sample a network can read or emit (:meth:`view_shapes`); "state" is the
+    #: continuous state of :meth:`encode`, every modality has it
+    views: tuple[str, ...] = ("state",)
 
     def encode(self, batch: Any) -> State:
         """A data batch (as yielded by ``dataloader``) -> continuous state x_0."""
@@ -100,6 +106,13 @@ class Modality:
         """Per-sample shape of each component, e.g. ``{"x": (2,)}`` or ``{"x": (1, 8, 8)}``;
         networks are built with it (``NETWORKS.build(cfg, shapes=modality.shapes())``)."""
         raise NotImplementedError
+
+    def view_shapes(self, view: str = "state") -> dict[str, tuple[int, ...]]:
+        """Per-sample shapes of one view (networks declare the view they read with a ``view``
+        attribute; :func:`genlab.build.build_family` passes them these shapes)."""
+        if view == "state":
+            return self.shapes()
+        raise ValueError(f"{type(self).__name__} has no view '{view}'; its views: {', '.join(self.views)}")
 
     def dims(self, state: State) -> Tensor:
         """Number of free (unmasked) dimensions of each sample, (B,): for likelihoods in

@@ -26,7 +26,6 @@ sample's validity is judged on the graph the model produced.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -64,13 +63,21 @@ def pair_mask(mask: Tensor) -> Tensor:
     return mask[:, :, None] & mask[:, None, :] & off_diagonal  # (B, N, N)
 
 
+def mirror_upper(t: Tensor) -> Tensor:
+    """Keep the pairs i < j of a (B, N, N) or (B, N, N, C) tensor and mirror them, t_ji = t_ij, with
+    a zero diagonal: the one way genlab makes a per-pair draw symmetric (each unordered pair {i, j}
+    is drawn once, GDSS's ``gen_noise(sym=True)`` idea)."""
+    if t.ndim == 4:
+        upper = torch.triu(t.movedim(-1, 1), diagonal=1)  # (B, C, N, N), strictly upper
+        return (upper + upper.transpose(-1, -2)).movedim(1, -1)  # (B, N, N, C)
+    upper = torch.triu(t, diagonal=1)  # (B, N, N)
+    return upper + upper.transpose(1, 2)
+
+
 def symmetric_noise(shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device) -> Tensor:
-    """Standard normal (B, N, N, C) with z_ij = z_ji and zero diagonal (GDSS's ``gen_noise(sym=True)``
-    idea): each unordered pair {i, j} gets one independent N(0, I) draw."""
+    """Standard normal (B, N, N, C) with z_ij = z_ji and zero diagonal: one N(0, I) draw per pair."""
     dev = device if generator is None else generator.device
-    z = torch.randn(shape, generator=generator, device=dev).to(device)  # (B, N, N, C)
-    z = torch.triu(z.movedim(-1, 1), diagonal=1)  # (B, C, N, N), strictly upper
-    return (z + z.transpose(-1, -2)).movedim(1, -1)  # (B, N, N, C)
+    return mirror_upper(torch.randn(shape, generator=generator, device=dev).to(device))  # (B, N, N, C)
 
 
 class MolecularGraphModality(Modality):
@@ -86,6 +93,7 @@ class MolecularGraphModality(Modality):
     """
 
     components = ("x", "adj")
+    views = ("state", "slots")
 
     def __init__(self, vocab: AtomVocab | Mapping[str, Any], atom_counts: Sequence[int], scale: float = 1.0,
                  class_counts: Mapping[str, Sequence[float]] | None = None) -> None:
@@ -99,7 +107,6 @@ class MolecularGraphModality(Modality):
         counts[0] = 0.0  # an empty graph is not a molecule
         self.atom_counts = F.pad(counts, (0, self.n_atoms + 1 - len(counts)))  # (N+1,)
         self.scale = float(scale)
-        self.data_scale = 1.0  # no quantisation correction for graph likelihoods
         self.class_marginals = self._marginals(class_counts)  # {"x": (K,), "adj": (C,)}
 
     def _marginals(self, counts: Mapping[str, Sequence[float]] | None) -> dict[str, Tensor]:
@@ -124,6 +131,44 @@ class MolecularGraphModality(Modality):
     def shapes(self) -> dict[str, tuple[int, ...]]:
         n = self.n_atoms
         return {"x": (n, self.atom_types), "adj": (n, n, self.edge_classes)}
+
+    def view_shapes(self, view: str = "state") -> dict[str, tuple[int, ...]]:
+        """``"state"``: :meth:`shapes`; ``"slots"``: the slot view, {"x": (N, K+1), "adj": (N, N, C)}."""
+        if view == "slots":
+            n = self.n_atoms
+            return {"x": (n, self.node_classes), "adj": (n, n, self.edge_classes)}
+        return super().view_shapes(view)
+
+    # ----------------------------------------------------------------------------------------
+    # the slot view: N node slots over K + 1 classes ("no atom" = class 0) and C edge classes per
+    # pair, as exact one-hot tensors. The one-shot generators of GraphNVP (Madhawa et al. 2019,
+    # §3.1), MolGAN (De Cao & Kipf 2018, §3) and MPGVAE (Flam-Shepherd et al. 2021, §3.2) emit
+    # this view, so the model, not the atom-count histogram, decides how many atoms a molecule has.
+
+    @property
+    def node_classes(self) -> int:
+        """K + 1: the atom types plus the "no atom" class 0 of the slot view."""
+        return self.atom_types + 1
+
+    def one_hot_slots(self, batch: GraphBatch) -> State:
+        """Integer graphs -> exact one-hot slots {"x": (B, N, K+1), "adj": (B, N, N, C)} (no mask:
+        every slot and pair is a variable; padding is "no atom" / "no bond")."""
+        x = F.one_hot(batch.atoms.long(), self.node_classes).float()  # (B, N, K+1)
+        a = F.one_hot(batch.adj.long(), self.edge_classes).float()  # (B, N, N, C)
+        return State({"x": x, "adj": a})
+
+    def decode_slots(self, scores: State) -> GraphBatch:
+        """Argmax per slot and per pair of slot-view scores (edges symmetrised, (s_ij + s_ji)/2)."""
+        a = scores.parts["adj"]  # (B, N, N, C)
+        return self.decode_slot_classes(scores.parts["x"].argmax(-1), (0.5 * (a + a.transpose(1, 2))).argmax(-1))
+
+    def decode_slot_classes(self, atoms: Tensor, adj: Tensor) -> GraphBatch:
+        """Slot classes (B, N) in 0..K and symmetric edge classes (B, N, N) -> a GraphBatch through
+        :meth:`decode`: "no atom" slots become padding and their bonds are dropped, nothing else."""
+        mask = atoms > 0  # (B, N)
+        x = F.one_hot((atoms - 1).clamp(min=0), self.atom_types).float()  # (B, N, K)
+        e = F.one_hot(adj, self.edge_classes).float()  # (B, N, N, C)
+        return self.decode(State({"x": x, "adj": e}, mask))
 
     # ----------------------------------------------------------------------------------------
     # data <-> state
@@ -230,8 +275,7 @@ class MolecularGraphModality(Modality):
         b, n, k = p_x.shape
         c = p_e.shape[-1]
         x = _draw(p_x.reshape(-1, k), generator).view(b, n)  # (B, N)
-        e = torch.triu(_draw(p_e.reshape(-1, c), generator).view(b, n, n), diagonal=1)  # (B, N, N), i < j
-        e = e + e.transpose(1, 2)  # symmetric
+        e = mirror_upper(_draw(p_e.reshape(-1, c), generator).view(b, n, n))  # (B, N, N), drawn for i < j
         onehot = probs.with_parts({"x": F.one_hot(x, k).to(p_x), "adj": F.one_hot(e, c).to(p_e)})
         return self.from_class_probs(onehot)
 
@@ -253,25 +297,6 @@ class MolecularGraphModality(Modality):
         loss_x = (ce_x * mask).sum(1) / mask.sum(1).clamp(min=1)  # (B,)
         loss_e = (ce_e * pairs).sum((1, 2)) / pairs.sum((1, 2)).clamp(min=1)  # (B,)
         return weights.get("x", 1.0) * loss_x + weights.get("adj", 1.0) * loss_e
-
-    # ----------------------------------------------------------------------------------------
-    # files
-
-    def write_samples(self, result: Any, path: str | Path) -> list[Path]:
-        """Raw graphs to ``<path>.safetensors`` (genlab graph-sample file, judged as generated)
-        and one SMILES line per sample to ``<path>.smi`` (the canonical SMILES when the raw graph
-        is strictly valid, else an empty line, so line i is sample i)."""
-        from genlab.data.graph_samples import write_graph_samples
-        from genlab.metrics.samples import judge_graphs
-
-        graphs: GraphBatch = result.samples
-        atoms, adj = graphs.atoms.cpu().numpy(), graphs.adj.cpu().numpy()
-        path = Path(path)
-        graph_file = write_graph_samples(path.with_suffix(".safetensors"), atoms, adj, self.vocab)
-        judged = judge_graphs(atoms, adj, self.vocab)
-        smiles_file = path.with_suffix(".smi")
-        smiles_file.write_text("".join(f"{v.smiles or ''}\n" for v in judged.verdicts), encoding="utf-8")
-        return [graph_file, smiles_file]
 
     def _mask(self, state: State) -> Tensor:
         if state.mask is None:

@@ -76,8 +76,10 @@ class NodeConditioner(nn.Module):
 @NETWORKS.register("graphnvp_flow")
 class GraphNVPFlow(nn.Module):
     """``GraphNVPFlow(shapes, adj_couplings, node_couplings, adj_hidden, adj_depth, rgcn_hidden,
-    node_mlp_hidden)``; ``shapes`` is the molecules modality's ``{"x": (N, K), "adj": (N, N, C)}``
-    (the flow adds the "no atom" node class itself)."""
+    node_mlp_hidden)``; ``shapes`` is the molecules modality's slot view ``{"x": (N, K+1),
+    "adj": (N, N, C)}``."""
+
+    view = "slots"
 
     def __init__(self, shapes: dict[str, tuple[int, ...]], adj_couplings: int = 27, node_couplings: int = 36,
                  adj_hidden: int = 256, adj_depth: int = 2, rgcn_hidden: tuple[int, ...] = (128, 64),
@@ -85,14 +87,15 @@ class GraphNVPFlow(nn.Module):
         super().__init__()
         if set(shapes) != {"x", "adj"}:
             raise ValueError(f"graphnvp_flow needs components 'x' and 'adj', got {sorted(shapes)}")
-        n, k = shapes["x"]
+        n, node_classes = shapes["x"]
         c = shapes["adj"][-1]
-        self.n, self.node_classes, self.edge_classes = n, k + 1, c
+        self.n, self.node_classes, self.edge_classes = n, node_classes, c
         self.adj_flow = nn.ModuleList(
             AffineCoupling(adjacency_row_mask(n, c, i), AdjacencyConditioner(n, c, adj_hidden, adj_depth))
             for i in range(adj_couplings))
         self.node_flow = nn.ModuleList(
-            ConditionalAffineCoupling(node_row_mask(n, k + 1, i), NodeConditioner(k + 1, c, tuple(rgcn_hidden), node_mlp_hidden))
+            ConditionalAffineCoupling(node_row_mask(n, node_classes, i),
+                                      NodeConditioner(node_classes, c, tuple(rgcn_hidden), node_mlp_hidden))
             for i in range(node_couplings))
 
     def forward(self, g: State) -> tuple[State, Tensor]:

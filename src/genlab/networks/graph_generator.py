@@ -3,8 +3,8 @@ the logits of a dense categorical graph.
 
     z (B, L) -> MLP (tanh) -> node logits (B, N, K+1), edge logits (B, N, N, C)
 
-Node class 0 is the virtual "no atom" type and edge class 0 "no bond", so the number of atoms is
-generated, not given. Edge logits are symmetrised, (l_ij + l_ji)/2, so the categorical over each
+It emits the molecules modality's slot view (``view = "slots"``): node class 0 is the virtual "no
+atom" type and edge class 0 "no bond", so the number of atoms is generated, not given. Edge logits are symmetrised, (l_ij + l_ji)/2, so the categorical over each
 unordered pair is one distribution. The family turns logits into (relaxed) samples.
 """
 
@@ -19,21 +19,23 @@ from genlab.networks.registry import NETWORKS
 @NETWORKS.register("graph_generator")
 class GraphGenerator(nn.Module):
     """``GraphGenerator(shapes, latent_dim, hidden, dropout)``; ``shapes`` is the molecules
-    modality's ``{"x": (N, K), "adj": (N, N, C)}``. MolGAN: hidden (128, 256, 512), L = 32."""
+    modality's slot view ``{"x": (N, K+1), "adj": (N, N, C)}``. MolGAN: hidden (128, 256, 512), L = 32."""
+
+    view = "slots"
 
     def __init__(self, shapes: dict[str, tuple[int, ...]], latent_dim: int = 32,
                  hidden: tuple[int, ...] = (128, 256, 512), dropout: float = 0.0) -> None:
         super().__init__()
-        n, k = shapes["x"]
+        n, node_classes = shapes["x"]
         c = shapes["adj"][-1]
-        self.n, self.node_classes, self.edge_classes, self.latent_dim = n, k + 1, c, latent_dim
+        self.n, self.node_classes, self.edge_classes, self.latent_dim = n, node_classes, c, latent_dim
         layers: list[nn.Module] = []
         width = latent_dim
         for w in hidden:
             layers += [nn.Linear(width, w), nn.Tanh(), nn.Dropout(dropout)]
             width = w
         self.body = nn.Sequential(*layers)
-        self.out_x = nn.Linear(width, n * (k + 1))
+        self.out_x = nn.Linear(width, n * node_classes)
         self.out_adj = nn.Linear(width, n * n * c)
 
     def forward(self, z: Tensor) -> State:

@@ -27,13 +27,8 @@ import torch
 from torch import Tensor, nn
 
 from genlab.modalities.base import State
+from genlab.modalities.molecules import pair_mask as _pairs
 from genlab.networks.registry import NETWORKS
-
-
-def _pairs(mask: Tensor) -> Tensor:
-    """(B, N) node mask -> (B, N, N) pairs of distinct real nodes."""
-    eye = torch.eye(mask.shape[1], dtype=torch.bool, device=mask.device)
-    return mask[:, :, None] & mask[:, None, :] & ~eye
 
 
 class AttentionMessagePassing(nn.Module):
@@ -111,12 +106,14 @@ class MPNNEncoder(nn.Module):
 @NETWORKS.register("mpnn_decoder")
 class MPNNDecoder(nn.Module):
     """``MPNNDecoder(shapes, latent_dim, hidden, edge_hidden, steps)``: z (B, L) -> State of logits
-    ``"x"`` (B, N, K+1) and ``"adj"`` (B, N, N, C) (symmetric)."""
+    in the modality's slot view, ``"x"`` (B, N, K+1) and ``"adj"`` (B, N, N, C) (symmetric)."""
+
+    view = "slots"
 
     def __init__(self, shapes: dict[str, tuple[int, ...]], latent_dim: int = 128, hidden: int = 128,
                  edge_hidden: int = 64, steps: int = 3) -> None:
         super().__init__()
-        n, k = shapes["x"]
+        n, node_classes = shapes["x"]
         c = shapes["adj"][-1]
         self.n, self.latent_dim = n, latent_dim
         self.from_z = nn.Linear(latent_dim, hidden)  # W_z
@@ -126,7 +123,7 @@ class MPNNDecoder(nn.Module):
         self.edge_updates = nn.ModuleList(
             nn.Sequential(nn.Linear(2 * hidden + edge_hidden, edge_hidden), nn.Tanh(), nn.Linear(edge_hidden, edge_hidden))
             for _ in range(steps))
-        self.out_x = nn.Linear(hidden, k + 1)
+        self.out_x = nn.Linear(hidden, node_classes)
         self.out_e = nn.Linear(edge_hidden, c)
 
     @staticmethod

@@ -79,18 +79,20 @@ class RGCNCritic(nn.Module):
     """``RGCNCritic(shapes, hidden, readout, mlp_hidden)``: MolGAN's discriminator body
     (De Cao & Kipf 2018, §3.3, App. B: R-GCN [128, 64], gated readout 128, MLP [128, 64]).
 
-    ``shapes`` is the modality's ``{"x": (N, K), "adj": (N, N, C)}``; the critic reads K+1 node
-    classes ("no atom" first) and the C−1 bond channels of the adjacency (channel 0, "no bond",
-    is not a relation).
+    ``shapes`` is the modality's slot view ``{"x": (N, K+1), "adj": (N, N, C)}``: K+1 node classes
+    ("no atom" first) and the C−1 bond channels of the adjacency (channel 0, "no bond", is not a
+    relation).
     """
+
+    view = "slots"
 
     def __init__(self, shapes: dict[str, tuple[int, ...]], hidden: tuple[int, ...] = (128, 64),
                  readout: int = 128, mlp_hidden: tuple[int, ...] = (128, 64)) -> None:
         super().__init__()
-        n, k = shapes["x"]
+        n, node_classes = shapes["x"]
         c = shapes["adj"][-1]
-        self.rgcn = RGCN(k + 1, list(hidden), relations=c - 1)
-        self.readout = GatedSum(hidden[-1] + k + 1, readout)
+        self.rgcn = RGCN(node_classes, list(hidden), relations=c - 1)
+        self.readout = GatedSum(hidden[-1] + node_classes, readout)
         layers: list[nn.Module] = []
         width = readout
         for w in mlp_hidden:

@@ -33,33 +33,37 @@ _matching      bonds stay classes)                            (sampler euler; se
 ``prediction: x0`` (:mod:`genlab.generative.families.x0_parameterisation`) makes the network score the clean
 data through the modality's ``denoiser_loss``/``denoiser_mean`` (class logits for molecules).
 
-Graph families registered in their own files: ``graphnvp`` (graphnvp_flow), ``graph_aae``,
-``molgan`` (graph_generator, rgcn_critic) and ``mpgvae`` below.
+The molecular-graph models are generic families with graph networks and the molecules
+modality's categorical slot observation (GraphNVP = realnvp ``categorical: true``; MPGVAE and the
+graph AAE = vae / aae ``likelihood: categorical``; MolGAN = gan ``observation: categorical``); their
+earlier names are aliases (:mod:`genlab.generative.families.aliases`).
 
 Families without a process (no ``process`` section); their networks are injected by role:
 
 =======  ===============================  ======================================================
 name     network roles                    family config keys
 =======  ===============================  ======================================================
-realnvp  network (coupling_mlp |          dequantize, logit_alpha, temperature
-         coupling_conv)
+realnvp  network (coupling_mlp |          dequantize, logit_alpha, temperature, categorical,
+         coupling_conv | graphnvp_flow)   dequant_scale
 ffjord   network (concatsquash | mlp  trace (hutchinson | exact), adjoint, train_method,
          | unet: v(x, t))                 train_steps, rtol, atol, ode_method, sample_steps,
                                           eval_rtol, eval_atol, exact_max_dims, dequantize
-vae      encoder, decoder                 likelihood (gaussian | discretized_logistic),
-                                          n_importance, sample_mean, dequantize, kl_warmup
+vae      encoder, decoder                 likelihood (gaussian | discretized_logistic |
+                                          categorical), n_importance, sample_mean, dequantize,
+                                          kl_warmup, kl_weight, free_bits
 aae      encoder, decoder                 likelihood, disc_hidden, disc_depth,
                                           adversarial_weight, sample_mean
 gan      generator, critic                objective ({name: non_saturating | wgan | wgan_gp,
-                                          clip_value | gp_weight}), n_critic
-mpgvae   encoder (mpnn_encoder), decoder  kl_weight, kl_warmup, free_bits, sample_mode (argmax |
-         (mpnn_decoder)                   categorical); registered in ``families/mpgvae.py``
+                                          clip_value | gp_weight}), n_critic, observation
+                                          (point | {name: categorical, temperature, hard}),
+                                          sample_mean
 =======  ===============================  ======================================================
 """
 
 from __future__ import annotations
 
 from genlab.generative.families.aae import AAEFamily
+from genlab.generative.families.aliases import ALIASES
 from genlab.generative.families.base import Family
 from genlab.generative.families.ddpm import DDPMFamily
 from genlab.generative.families.discrete_flow_matching import DiscreteFlowMatchingFamily
@@ -73,12 +77,7 @@ from genlab.generative.families.score_sde import ScoreSDEFamily
 from genlab.generative.families.vae import VAEFamily
 from genlab.registry import Registry
 
-FAMILIES: Registry[Family] = Registry("family", providers=(
-    "genlab.generative.families.graphnvp",
-    "genlab.generative.families.mpgvae",
-    "genlab.generative.families.graph_aae",
-    "genlab.generative.families.molgan",
-))
+FAMILIES: Registry[Family] = Registry("family")
 FAMILIES.register("ddpm")(DDPMFamily)
 FAMILIES.register("ncsn")(NCSNFamily)
 FAMILIES.register("score_sde")(ScoreSDEFamily)
@@ -90,6 +89,8 @@ FAMILIES.register("ffjord")(FFJORDFamily)
 FAMILIES.register("vae")(VAEFamily)
 FAMILIES.register("aae")(AAEFamily)
 FAMILIES.register("gan")(GANFamily)
+for _name, _build in ALIASES.items():
+    FAMILIES.register(_name)(_build)
 
 #: registry-wide alias: import every module that registers entries (done lazily on first lookup)
 load_providers = FAMILIES.load_providers
