@@ -17,11 +17,12 @@ earlier one just updated. ``step`` is the training iteration (0, 1, 2, ...).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import Tensor, nn
 
+from genlab.errors import ConfigError
 from genlab.modalities.base import Modality
 
 
@@ -60,3 +61,19 @@ class Family(nn.Module):
     def sample(self, n: int, *, sampler: str | None = None, steps: int | None = None,
                generator: torch.Generator | None = None) -> SampleResult:
         raise NotImplementedError
+
+
+def module_device(module: nn.Module) -> torch.device:
+    """The device of a module's first parameter (CPU for a parameter-free module)."""
+    for p in module.parameters():
+        return p.device
+    return torch.device("cpu")
+
+
+def pick(table: dict[str, Callable], name: str, what: str) -> Callable:
+    """``table[name]`` or a ConfigError naming ``family.<what>`` and listing the choices."""
+    try:
+        return table[name]
+    except KeyError:
+        raise ConfigError(f"unknown {what} '{name}'; known: {', '.join(sorted(table))}",
+                          key=f"family.{what}") from None

@@ -19,15 +19,15 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from genlab.generative.families._shared import module_device, per_dim_sq_error, pick, sample_from_prior
-from genlab.generative.families.base import Family, SampleResult
-from genlab.generative.families.x0_parameterisation import estimate_x0
+from genlab.generative.families.prior_sampling import per_dim_sq_error, sample_from_prior
+from genlab.generative.families.base import Family, SampleResult, module_device, pick
+from genlab.generative.families.x0_parameterisation import PredictionChoice
 from genlab.modalities.base import Modality, State
 from genlab.generative.processes.ddpm import DDPMProcess
 from genlab.generative.samplers.ddpm import ddim, ddpm_ancestral
 
 
-class DDPMFamily(Family):
+class DDPMFamily(PredictionChoice, Family):
     """``DDPMFamily(modality, process, network, prediction, loss_weights, sampler, sample_steps,
     eta, variance)``.
 
@@ -48,27 +48,21 @@ class DDPMFamily(Family):
             raise ValueError(f"sample_steps must be at least 1, got {sample_steps}")
         self._samplers = {"ancestral": self._ancestral, "ddim": self._ddim}
         pick(self._samplers, sampler, "sampler")
-        self.loss_weights = dict(loss_weights or {})
-        predictions = {"eps": (self._eps_loss, self._eps_output), "x0": (self._x0_loss, self._eps_from_x0)}
-        self._loss, self._eps = pick(predictions, prediction, "prediction")
-        self.prediction = prediction
+        self.choose_prediction(prediction, loss_weights, "eps", (self._eps_loss, self._eps_output), self._eps_from_x0)
 
     def eps_model(self, x_t: State, t: Tensor) -> State:
         """ε_θ(x_t, t), whatever the network predicts, projected onto the modality's valid subspace."""
-        return self._eps(x_t, t)
+        return self._model(x_t, t)
 
     def _eps_output(self, x_t: State, t: Tensor) -> State:
         return self.modality.project(self.network(x_t, t))
 
     def _eps_from_x0(self, x_t: State, t: Tensor) -> State:
         """ε̂ = (x_t - sqrt(ᾱ) x̂_0) / sqrt(1 - ᾱ) (Ho et al. eq. 4); t > 0 on every sampling grid."""
-        return self.modality.project(estimate_x0(self.network, self.modality, self.process, x_t, t).eps)
+        return self.modality.project(self.x0_estimate(x_t, t).eps)
 
     def _eps_loss(self, x_t: State, t: Tensor, x_0: State, eps: State) -> Tensor:
         return per_dim_sq_error(self._eps_output(x_t, t), eps, self.modality)  # (B,)
-
-    def _x0_loss(self, x_t: State, t: Tensor, x_0: State, eps: State) -> Tensor:
-        return self.modality.denoiser_loss(self.network(x_t, t), x_0, self.loss_weights)  # (B,)
 
     def forward(self, batch: Any) -> tuple[Tensor, dict[str, float]]:
         x_0 = self.modality.encode(batch).to(module_device(self))

@@ -34,8 +34,7 @@ import torch
 from torch import Tensor, nn
 
 from genlab.errors import ConfigError
-from genlab.generative.families._shared import module_device, pick
-from genlab.generative.families.base import Family, SampleResult
+from genlab.generative.families.base import Family, SampleResult, module_device, pick
 from genlab.modalities.base import Modality, State
 from genlab.generative.processes.discrete_flow import DiscreteFlowProcess
 from genlab.generative.processes.time import reverse_grid, uniform_times

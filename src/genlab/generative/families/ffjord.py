@@ -24,8 +24,7 @@ from torch import Tensor, nn
 from torchdiffeq import odeint, odeint_adjoint
 
 from genlab.errors import ConfigError
-from genlab.generative.families._shared import module_device, pick
-from genlab.generative.families.base import Family, SampleResult
+from genlab.generative.families.base import Family, SampleResult, module_device, pick
 from genlab.generative.families.dequantization import bits_per_dim, dequantize
 from genlab.modalities.base import Modality, State
 from genlab.generative.samplers.likelihood import (LikelihoodResult, divergence_exact, divergence_hutchinson,
@@ -77,7 +76,7 @@ class FFJORDFamily(Family):
         self.ode_method, self.sample_steps = ode_method, sample_steps
         self.eval_rtol, self.eval_atol, self.exact_max_dims = eval_rtol, eval_atol, exact_max_dims
         self.dequantize = dequantize
-        self.data_scale = getattr(modality, "data_scale", 1.0)
+        self.data_scale = modality.data_scale
         self._samplers = {"ode": self._ode}
 
     def velocity_model(self, x_t: State, t: Tensor) -> State:

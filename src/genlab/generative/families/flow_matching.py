@@ -27,9 +27,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from genlab.generative.families._shared import module_device, per_dim_sq_error, pick, sample_from_prior
-from genlab.generative.families.base import Family, SampleResult
-from genlab.generative.families.x0_parameterisation import estimate_x0
+from genlab.generative.families.prior_sampling import per_dim_sq_error, sample_from_prior
+from genlab.generative.families.base import Family, SampleResult, module_device
+from genlab.generative.families.x0_parameterisation import PredictionChoice, estimate_x0
 from genlab.modalities.base import Modality, State
 from genlab.generative.processes.flow_matching import FlowMatchingProcess
 from genlab.generative.processes.time import uniform_times
@@ -40,7 +40,7 @@ from genlab.generative.samplers.ode import check_ode_settings, ode_sample
 T_MIN_X0 = 1e-4
 
 
-class FlowMatchingFamily(Family):
+class FlowMatchingFamily(PredictionChoice, Family):
     """``FlowMatchingFamily(modality, process, network, prediction, loss_weights, ode_method,
     sample_steps, rtol, atol)``."""
 
@@ -52,19 +52,16 @@ class FlowMatchingFamily(Family):
         self.process, self.network = process, network
         self.ode_method, self.sample_steps, self.rtol, self.atol = ode_method, sample_steps, rtol, atol
         check_ode_settings(ode_method, sample_steps)
-        self.loss_weights = dict(loss_weights or {})
         self._samplers = {"ode": self._ode}
-        predictions = {"velocity": (self._velocity_loss, self._velocity_output),
-                       "x0": (self._x0_loss, self._velocity_from_x0)}
-        self._loss, self._velocity = pick(predictions, prediction, "prediction")
-        self.prediction = prediction
+        self.choose_prediction(prediction, loss_weights, "velocity", (self._velocity_loss, self._velocity_output),
+                               self._velocity_from_x0)
         self.self_condition = bool(getattr(network, "self_condition", False))
         if self.self_condition and prediction != "x0":
             raise ValueError("a self-conditioned network needs prediction: x0")
 
     def velocity_model(self, x_t: State, t: Tensor) -> State:
         """v_θ(x_t, t), whatever the network predicts."""
-        return self._velocity(x_t, t)
+        return self._model(x_t, t)
 
     def _velocity_output(self, x_t: State, t: Tensor) -> State:
         return self.modality.project(self.network(x_t, t))
@@ -95,7 +92,7 @@ class FlowMatchingFamily(Family):
 
     def _x0_loss(self, x_t: State, t: Tensor, x_0: State, u_t: State) -> Tensor:
         if not self.self_condition:
-            return self.modality.denoiser_loss(self.network(x_t, t), x_0, self.loss_weights)  # (B,)
+            return super()._x0_loss(x_t, t, x_0, u_t)  # (B,)
         cond = None
         if torch.rand(()) < 0.5:  # half of the batches see their own first estimate
             with torch.no_grad():
@@ -134,5 +131,5 @@ class FlowMatchingFamily(Family):
             self.velocity_model, x_0, self.modality,
             prior_log_prob=lambda x: gaussian_log_prob(x, self.process.prior_std, self.modality.dims(x)),
             t_0=0.0, method=self.ode_method, steps=self.sample_steps, rtol=self.rtol, atol=self.atol,
-            exact_max_dims=exact_max_dims, data_scale=getattr(self.modality, "data_scale", 1.0),
+            exact_max_dims=exact_max_dims, data_scale=self.modality.data_scale,
             generator=generator)

@@ -19,16 +19,16 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from genlab.generative.families._shared import module_device, per_dim_sq_error, pick, sample_from_prior
-from genlab.generative.families.base import Family, SampleResult
-from genlab.generative.families.x0_parameterisation import estimate_x0
+from genlab.generative.families.prior_sampling import per_dim_sq_error, sample_from_prior
+from genlab.generative.families.base import Family, SampleResult, module_device
+from genlab.generative.families.x0_parameterisation import PredictionChoice
 from genlab.modalities.base import Modality, State
 from genlab.generative.processes.ncsn import NCSNProcess
 from genlab.generative.samplers.langevin import annealed_langevin
 from genlab.utils.broadcast import expand_like
 
 
-class NCSNFamily(Family):
+class NCSNFamily(PredictionChoice, Family):
     """``NCSNFamily(modality, process, network, prediction, loss_weights, n_steps_each, step_lr,
     denoise)``; NFE of a sample is L · n_steps_each (+1 with ``denoise``).
 
@@ -43,15 +43,12 @@ class NCSNFamily(Family):
         self.process, self.network = process, network
         self.n_steps_each, self.step_lr, self.denoise = n_steps_each, step_lr, denoise
         self._samplers = {"annealed_langevin": self._langevin}
-        self.loss_weights = dict(loss_weights or {})
-        predictions = {"score": (self._score_loss, self._score_output),
-                       "x0": (self._x0_loss, self._score_from_x0)}
-        self._loss, self._score = pick(predictions, prediction, "prediction")
-        self.prediction = prediction
+        self.choose_prediction(prediction, loss_weights, "score", (self._score_loss, self._score_output),
+                               self._score_from_x0)
 
     def score_model(self, x_t: State, t: Tensor) -> State:
         """s_θ(x, σ(t)), whatever the network predicts."""
-        return self._score(x_t, t)
+        return self._model(x_t, t)
 
     def _score_output(self, x_t: State, t: Tensor) -> State:
         """s_θ(x, σ(t)) = net(x, t) / σ(t)."""
@@ -60,7 +57,7 @@ class NCSNFamily(Family):
 
     def _score_from_x0(self, x_t: State, t: Tensor) -> State:
         """s_θ(x, σ(t)) = -(x - x̂_0) / σ(t)² (m = 1, s = σ)."""
-        return self.modality.project(estimate_x0(self.network, self.modality, self.process, x_t, t).score())
+        return self.modality.project(self.x0_estimate(x_t, t).score())
 
     def forward(self, batch: Any) -> tuple[Tensor, dict[str, float]]:
         x_0 = self.modality.encode(batch).to(module_device(self))
@@ -75,9 +72,6 @@ class NCSNFamily(Family):
     def _score_loss(self, x_t: State, t: Tensor, x_0: State, target: State) -> Tensor:
         lam = self.process.weight(t)  # λ(σ) = σ², (B,)
         return 0.5 * lam * per_dim_sq_error(self._score_output(x_t, t), target, self.modality)  # (B,)
-
-    def _x0_loss(self, x_t: State, t: Tensor, x_0: State, target: State) -> Tensor:
-        return self.modality.denoiser_loss(self.network(x_t, t), x_0, self.loss_weights)  # (B,)
 
     def _langevin(self, x_1: State, steps: int | None, generator: torch.Generator | None):
         return annealed_langevin(self.score_model, self.process.sigmas, self.process.level_times, x_1,

@@ -15,8 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from genlab.errors import ConfigError
-from genlab.generative.families._shared import module_device, pick
-from genlab.generative.families.base import Family, SampleResult
+from genlab.generative.families.base import Family, SampleResult, module_device, pick
 from genlab.modalities.base import Modality, State
 from genlab.generative.processes.pfgm import PFGMProcess
 from genlab.generative.samplers.ode import check_ode_settings, ode_sample

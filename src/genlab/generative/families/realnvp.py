@@ -33,8 +33,7 @@ import torch
 from torch import Tensor, nn
 
 from genlab.errors import ConfigError
-from genlab.generative.families._shared import module_device
-from genlab.generative.families.base import Family, SampleResult
+from genlab.generative.families.base import Family, SampleResult, module_device
 from genlab.generative.families.dequantization import bits_per_dim, dequantize
 from genlab.generative.flows.logit import LogitTransform
 from genlab.modalities.base import Modality, State

@@ -21,9 +21,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from genlab.generative.families._shared import module_device, per_dim_sq_error, pick, sample_from_prior
-from genlab.generative.families.base import Family, SampleResult
-from genlab.generative.families.x0_parameterisation import estimate_x0
+from genlab.generative.families.prior_sampling import per_dim_sq_error, sample_from_prior
+from genlab.generative.families.base import Family, SampleResult, module_device, pick
+from genlab.generative.families.x0_parameterisation import PredictionChoice
 from genlab.modalities.base import Modality, State
 from genlab.generative.processes.sde import SDE, SDE_WEIGHTINGS
 from genlab.generative.processes.time import uniform_times
@@ -33,7 +33,7 @@ from genlab.generative.samplers.pc import CORRECTORS, PREDICTORS, pc_sample
 from genlab.utils.broadcast import expand_like
 
 
-class ScoreSDEFamily(Family):
+class ScoreSDEFamily(PredictionChoice, Family):
     """``ScoreSDEFamily(modality, process, network, prediction, loss_weights, weighting, t_eps,
     sampler, predictor, corrector, snr, n_corrector_steps, sample_steps, sample_t_eps,
     ode_method, rtol, atol)``.
@@ -60,16 +60,13 @@ class ScoreSDEFamily(Family):
         check_ode_settings(ode_method, sample_steps)
         self._samplers = {"pc": self._pc, "ode": self._ode}
         pick(self._samplers, sampler, "sampler")
-        self.loss_weights = dict(loss_weights or {})
-        predictions = {"score": (self._score_loss, self._score_output),
-                       "x0": (self._x0_loss, self._score_from_x0)}
-        self._loss, self._score = pick(predictions, prediction, "prediction")
-        self.prediction = prediction
+        self.choose_prediction(prediction, loss_weights, "score", (self._score_loss, self._score_output),
+                               self._score_from_x0)
 
     # -- model functions -------------------------------------------------------------------
     def score_model(self, x_t: State, t: Tensor) -> State:
         """s_θ(x_t, t), whatever the network predicts."""
-        return self._score(x_t, t)
+        return self._model(x_t, t)
 
     def _score_output(self, x_t: State, t: Tensor) -> State:
         """s_θ(x_t, t) = net(x_t, t) / s(t)."""
@@ -78,7 +75,7 @@ class ScoreSDEFamily(Family):
 
     def _score_from_x0(self, x_t: State, t: Tensor) -> State:
         """s_θ(x_t, t) = -(x_t - m(t) x̂_0) / s(t)²; t ≥ sample_t_eps > 0 when sampling."""
-        return self.modality.project(estimate_x0(self.network, self.modality, self.process, x_t, t).score())
+        return self.modality.project(self.x0_estimate(x_t, t).score())
 
     def ode_velocity(self, x_t: State, t: Tensor) -> State:
         """Probability-flow drift f(t) x - ½ g(t)² s_θ(x_t, t) (eq. 13)."""
@@ -99,9 +96,6 @@ class ScoreSDEFamily(Family):
     def _score_loss(self, x_t: State, t: Tensor, x_0: State, target: State) -> Tensor:
         lam = self._weight(self.process, t)  # (B,)
         return 0.5 * lam * per_dim_sq_error(self._score_output(x_t, t), target, self.modality)  # (B,)
-
-    def _x0_loss(self, x_t: State, t: Tensor, x_0: State, target: State) -> Tensor:
-        return self.modality.denoiser_loss(self.network(x_t, t), x_0, self.loss_weights)  # (B,)
 
     # -- sampling --------------------------------------------------------------------------
     def _pc(self, x_1: State, steps: int | None, generator: torch.Generator | None):
@@ -130,4 +124,4 @@ class ScoreSDEFamily(Family):
             prior_log_prob=lambda x: gaussian_log_prob(x, std, self.modality.dims(x)),
             t_0=self.t_eps, method=self.ode_method, steps=self.sample_steps, rtol=self.rtol,
             atol=self.atol, exact_max_dims=exact_max_dims,
-            data_scale=getattr(self.modality, "data_scale", 1.0), generator=generator)
+            data_scale=self.modality.data_scale, generator=generator)

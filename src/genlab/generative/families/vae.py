@@ -42,8 +42,7 @@ from typing import Any, Mapping
 import torch
 from torch import Tensor, nn
 
-from genlab.generative.families._shared import module_device
-from genlab.generative.families.base import Family, SampleResult
+from genlab.generative.families.base import Family, SampleResult, module_device
 from genlab.generative.families.dequantization import bits_per_dim, dequantize
 from genlab.generative.families.kl_schedule import free_bits_kl, gaussian_kl, training_beta
 from genlab.generative.families.observation import build_observation, check_decoder

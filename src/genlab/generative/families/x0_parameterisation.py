@@ -21,11 +21,13 @@ as ``prediction: x0``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from torch import Tensor, nn
 
-from genlab.modalities.base import Modality, State
+from genlab.generative.families.base import pick
 from genlab.generative.processes.base import GaussianPath
+from genlab.modalities.base import Modality, State
 from genlab.utils.broadcast import expand_like
 
 
@@ -57,3 +59,24 @@ def estimate_x0(network: nn.Module, modality: Modality, process: GaussianPath, x
     m, s = process.marginal_coeffs(t)  # (B,), (B,)
     eps = x_t.map(lambda x, x0: (x - expand_like(m, x) * x0) / expand_like(s, x), x0_hat)
     return X0Estimate(x0=x0_hat, eps=eps, s=s)
+
+
+class PredictionChoice:
+    """The ``prediction`` setting every Gaussian-path family shares (a mixin for a
+    :class:`~genlab.generative.families.base.Family` with ``network``, ``process`` and ``modality``):
+    the family's native target (ε, score, velocity) or ``x0``, each a pair (loss, model function).
+    """
+
+    def choose_prediction(self, prediction: str, loss_weights: dict[str, float] | None, native: str,
+                          native_fns: tuple[Callable, Callable], x0_model: Callable) -> None:
+        """Set ``self._loss(x_t, t, x_0, target) -> (B,)`` and ``self._model(x_t, t) -> State``."""
+        self.loss_weights = dict(loss_weights or {})
+        self._loss, self._model = pick({native: native_fns, "x0": (self._x0_loss, x0_model)}, prediction, "prediction")
+        self.prediction = prediction
+
+    def _x0_loss(self, x_t: State, t: Tensor, x_0: State, target: State) -> Tensor:
+        """The modality's denoiser loss of the network's x̂_0 (squared error or class cross-entropy), (B,)."""
+        return self.modality.denoiser_loss(self.network(x_t, t), x_0, self.loss_weights)
+
+    def x0_estimate(self, x_t: State, t: Tensor) -> X0Estimate:
+        return estimate_x0(self.network, self.modality, self.process, x_t, t)
