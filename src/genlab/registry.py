@@ -2,7 +2,7 @@
 
 ``NETWORKS.register("mlp")`` decorates a class; ``NETWORKS.build({"name": "mlp", "hidden": 64})``
 constructs it, rejecting keys that are not constructor arguments (config keys equal constructor
-arguments, STYLE.md §4).
+arguments).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any, Callable, Generic, Mapping, TypeVar
 
 from genlab.config import typed_kwargs
 from genlab.errors import ConfigError
+from genlab.utils.checks import ImpossibleValue
 
 T = TypeVar("T")
 
@@ -77,6 +78,11 @@ class Registry(Generic[T]):
         kwargs = typed_kwargs(cls, kwargs, section=self.kind)
         try:
             return cls(**kwargs, **injected)
+        except ImpossibleValue as exc:  # a checked argument: its config key is section.argument
+            if exc.argument in inspect.signature(cls).parameters:
+                raise ConfigError(exc.reason, key=f"{self.kind}.{exc.argument}") from exc
+            raise ConfigError(f"{config['name']} cannot be built with these values: {exc.argument} {exc.reason}",
+                              key=self.kind) from exc
         except (ValueError, RuntimeError) as exc:  # an impossible value the constructor (or torch) refused
             message = " ".join(str(exc).split()) or type(exc).__name__
             raise ConfigError(f"{config['name']} cannot be built with these values: {message}", key=self.kind) from exc

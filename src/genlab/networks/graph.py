@@ -14,8 +14,8 @@ and γ = time/size embedding (B, d):
 
 The sum Σ_j ê_ij is there because softmax attention averages and cannot count: an atom's
 valence is a *sum* of bond orders (Xu et al. 2019, GIN, §4: sum aggregation distinguishes
-multisets that mean aggregation cannot). On QM9 it raised the share of samples that pass the
-valence check (fragments allowed) from 79% to 97% in equal CPU time. With ``reach_hops = k > 0`` each layer also reads
+multisets that mean aggregation cannot); on QM9 it raised the share of samples that pass the
+valence check (docs/benchmarks.md). With ``reach_hops = k > 0`` each layer also reads
 a soft bond matrix A_ij = σ(w·ê_ij), forms the lazy random walk P = (I + A)/(1 + deg) and adds
 log P^(2^k)_ij (reachability within 2^k bonds) to the edges and each atom's least reachable
 partner to the nodes: a differentiable connectivity signal, since a molecule must be one
@@ -42,8 +42,9 @@ import torch
 from torch import Tensor, nn
 
 from genlab.modalities.base import State
-from genlab.networks.embedding import TIME_EMBEDDINGS
+from genlab.networks.embedding import build_time_embedding
 from genlab.networks.registry import NETWORKS
+from genlab.utils.checks import at_least, divides, non_negative
 
 
 def _pairs(mask: Tensor) -> Tensor:
@@ -57,8 +58,7 @@ class GraphTransformerLayer(nn.Module):
 
     def __init__(self, hidden: int, edge_hidden: int, heads: int, reach_hops: int = 0) -> None:
         super().__init__()
-        if hidden % heads:
-            raise ValueError(f"hidden ({hidden}) must be divisible by heads ({heads})")
+        divides("heads", heads, hidden, bound="hidden")
         self.heads, self.d_k = heads, hidden // heads
         self.norm_h = nn.LayerNorm(hidden, elementwise_affine=False)
         self.norm_e = nn.LayerNorm(edge_hidden, elementwise_affine=False)
@@ -133,10 +133,16 @@ class GraphTransformer(nn.Module):
         super().__init__()
         if set(shapes) != {"x", "adj"}:
             raise ValueError(f"graph_transformer needs components 'x' and 'adj', got {sorted(shapes)}")
+        at_least("hidden", hidden, 1)
+        at_least("edge_hidden", edge_hidden, 1)
+        at_least("layers", layers, 1)
+        divides("heads", heads, hidden, bound="hidden")
+        non_negative("reach_hops", reach_hops)
+        non_negative("aux_dim", aux_dim)
         n, k = shapes["x"]
         c = shapes["adj"][-1]
         self.aux_dim = aux_dim
-        self.embed_t = TIME_EMBEDDINGS.get(time_embedding)(time_dim)
+        self.embed_t = build_time_embedding(time_embedding, time_dim)
         self.time_mlp = nn.Sequential(nn.Linear(time_dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden))
         self.embed_n = nn.Embedding(n + 1, hidden)
         self.in_x = nn.Linear(k, hidden)

@@ -1,6 +1,6 @@
 """``FamilyModule``: the one LightningModule that trains every family.
 
-It knows the family contract and nothing else (STYLE.md, torchdrug's lesson):
+It knows the family contract (:mod:`genlab.generative.families.base`) and nothing else:
 
 * ``loss, metrics = family(batch)`` for a family with ``n_optimizers == 1`` (Lightning's
   automatic optimisation: backward, gradient clipping, AdamW step, learning-rate schedule);
@@ -52,7 +52,7 @@ from genlab.errors import GenlabError
 from genlab.generative.families.base import Family
 from genlab.training.config import TrainConfig
 from genlab.training.lr_schedule import budget_progress, lr_factor
-from genlab.training.run import check_tensors
+from genlab.sampling.weights import check_tensors
 from genlab.training.resume import rng_states, set_rng_states
 
 

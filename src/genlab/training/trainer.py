@@ -1,12 +1,13 @@
-"""``train(config, out)``: one config in, one run directory out (layout: :mod:`genlab.training.run`).
+"""``train(config, out)``: one config in, one run directory out (layout: :mod:`genlab.sampling.run_dir`).
 
-The loop is Lightning's (STYLE.md §10); this file only wires it up:
+The loop is Lightning's; this file only wires it up:
 
 1. seed everything, build the data bundle and the family from the config (:mod:`genlab.build`);
 2. write the resolved config to ``RUN/config.json``;
 3. feed :class:`~genlab.training.module.FamilyModule` from a seeded, resumable batch stream;
 4. fit with EMA of the weights, gradient clipping, safetensors checkpoints, CSV + TensorBoard logs;
-5. write the EMA weights to ``RUN/weights.safetensors`` and return a :class:`~genlab.training.run.Run`.
+5. write the modality to ``RUN/modality.json`` and the EMA weights to ``RUN/weights.safetensors``,
+   and return a :class:`~genlab.sampling.run.Run`.
 
 ``train(None, out, resume=True)`` continues ``RUN/checkpoints/last`` to ``train.max_steps``; on
 CPU with ``deterministic: true`` the final weights equal those of an uninterrupted run.
@@ -42,7 +43,9 @@ from genlab.training.config import BUDGET_KEYS, RESUMABLE_KEYS, TrainConfig
 from genlab.training.ema import WarmupEMA
 from genlab.training.module import FamilyModule
 from genlab.training.resume import SeededBatchStream
-from genlab.training.run import Run, RunDir
+from genlab.sampling.run import Run
+from genlab.sampling.run_dir import RunDir
+from genlab.utils.atomic import remove_stray_temporaries
 
 
 def train(config: Mapping[str, Any] | None, out: str | Path, resume: bool = False, progress: bool = True) -> Run:
@@ -61,6 +64,9 @@ def train(config: Mapping[str, Any] | None, out: str | Path, resume: bool = Fals
         raise GenlabError("already holds a run; resume it with --resume or choose another --out", path=run.root)
     if config is None:
         raise ConfigError("no config given")
+    if _first_process():  # what a killed save left: hidden temporaries beside the files it replaces
+        for folder in (run.root, run.checkpoint.parent):
+            remove_stray_temporaries(folder)
     cfg = TrainConfig.from_dict(config.get("train"))
 
     L.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -96,6 +102,7 @@ def train(config: Mapping[str, Any] | None, out: str | Path, resume: bool = Fals
     family.load_state_dict(FamilyModule.family_weights(final["state_dict"]))
     if trainer.global_rank != 0:
         return Run.from_trained(run.root, resolved, family, bundle)
+    run.write_modality(family.modality)  # before the weights, whose presence marks a finished run
     save_weights(family.state_dict(), run.weights, metadata={"iteration": str(final["genlab"]["iteration"])})
     run.samples.mkdir(exist_ok=True)
     run.plots.mkdir(exist_ok=True)
