@@ -20,12 +20,15 @@ Call signature::
 
 Construction
 ------------
-A network learns its input sizes from the modality, injected by the builder::
+A network learns its sizes from the modality, injected by the builder
+(:func:`genlab.build.network_shapes`)::
 
-    NETWORKS.build(cfg["network"], shapes=modality.shapes())
+    NETWORKS.build(cfg["network"], shapes=modality.view_shapes(network_class.view))
 
-``shapes`` maps component name -> per-sample shape (``{"x": (2,)}``, ``{"x": (1, 8, 8)}``); it is
-not a config key. Config keys are the remaining constructor arguments:
+``shapes`` maps component name -> per-sample shape (``{"x": (2,)}``, ``{"x": (1, 8, 8)}``) of the
+view the network reads or emits: ``view = "state"`` (the default, :meth:`Modality.shapes`) or, for
+the one-shot graph networks, ``view = "slots"`` (the molecules modality's K + 1 node classes with
+"no atom"); it is not a config key. A network never derives another view's sizes itself. Config keys are the remaining constructor arguments:
 
 ============  ==================================================================================
 name          config keys
@@ -50,8 +53,18 @@ conv_decoder                                               latent_dim, channels,
                                                            out_activation
 =============  ==========================================  ===========================================
 
-A graph network (written against this contract) registers itself here with
-``NETWORKS.register("<name>")`` in its own module, listed in ``_PROVIDERS`` below.
+Graph networks register themselves in their own modules (the providers below):
+
+=================  =====  =========================================================================
+name               view   contract
+=================  =====  =========================================================================
+graph_transformer  state  ``network(x_t, t[, cond]) -> State`` (the time-conditioned contract above)
+mpnn_encoder       state  ``h = encoder(x)``: State -> (B, out_dim), permutation invariant
+mpnn_decoder       slots  ``logits = decoder(z)``: (B, L) -> State of slot logits
+graph_generator    slots  ``logits = generator(z)``: (B, L) -> State of slot logits
+rgcn_critic        slots  ``h = critic(x)``: one-hot or relaxed slots -> (B, out_dim)
+graphnvp_flow      slots  ``z, log_det = flow(x)``, ``flow.inverse(z)`` on dequantised slots
+=================  =====  =========================================================================
 """
 
 from __future__ import annotations
