@@ -71,7 +71,7 @@ def held_out_nll(run_dir: Path, n_items: int) -> tuple[float, float, float]:
 
 def baseline(name: str, out: Path) -> dict:
     """Data against data: a fresh draw of the set (points) or 297 training images (digits)."""
-    from genlab.metrics.evaluators import evaluate_sample_file
+    from genlab.evaluation.registry import evaluator_for_file
 
     if name == "digits":
         from genlab.data.images import digits
@@ -88,7 +88,7 @@ def baseline(name: str, out: Path) -> dict:
     path = out / name / "baseline.npz"
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, samples=samples, nfe=np.int64(0))
-    return evaluate_sample_file(path, reference)
+    return evaluator_for_file(path).evaluate_file(path, reference)
 
 
 def bench_one(name: str, family: str, out: Path, steps: int) -> dict:

@@ -5,7 +5,7 @@
 For each batch size B: the wall time of ``Run.sample(n, batch_size=B)`` (the family's default
 sampler, seed 0) and of one network call per sample (the same work without the sampler's own
 arithmetic), so the ratio between rows is the speed-up measured under the same conditions.
-This is how ``genlab.training.run.CPU_SAMPLE_BATCH`` was chosen.
+This is how ``genlab.sampling.run.CPU_SAMPLE_BATCH`` was chosen.
 """
 
 from __future__ import annotations

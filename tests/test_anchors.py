@@ -8,10 +8,10 @@ import math
 
 import pytest
 
-from genlab.bench import _metric_columns, _num, write_tables
+from genlab.evaluation.bench import _metric_columns, _num, write_tables
 from genlab.metrics.evaluate import KEYS
 from genlab.paths import package_file
-from genlab.report import _anchors
+from genlab.evaluation.report import _anchors
 
 DATA = json.loads(package_file("anchors.json").read_text(encoding="utf-8"))
 DATASETS = [k for k in DATA if k != "about"]

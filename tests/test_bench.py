@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-import genlab.bench
+import genlab.evaluation.bench
 from genlab import api
-from genlab.bench import BenchSettings, bench
+from genlab.evaluation.bench import BenchSettings, bench
 from genlab.cli.main import main
 from genlab.metrics.evaluators import evaluate_points
 
@@ -31,7 +31,7 @@ def interrupted_then_resumed(tmp_path_factory):
     """The bench stopped by an error after its first row, then rerun through the CLI."""
     out = tmp_path_factory.mktemp("bench")
     settings = BenchSettings("points", steps=STEPS, samples=SAMPLES, device="cpu")
-    real_run_row = genlab.bench.run_row
+    real_run_row = genlab.evaluation.bench.run_row
     calls: list[str] = []
 
     def failing_second(config, *args, **kwargs):
@@ -40,12 +40,12 @@ def interrupted_then_resumed(tmp_path_factory):
             raise Interrupted
         return real_run_row(config, *args, **kwargs)
 
-    genlab.bench.run_row = failing_second
+    genlab.evaluation.bench.run_row = failing_second
     try:
         with pytest.raises(Interrupted):
             bench(settings, out, families=FAMILIES, configs_root=CONFIGS)
     finally:
-        genlab.bench.run_row = real_run_row
+        genlab.evaluation.bench.run_row = real_run_row
     first = json.loads((out / "results.json").read_text())["rows"]
     assert [r["family"] for r in first] == ["flow_matching"] and calls == FAMILIES
 

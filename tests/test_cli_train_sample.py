@@ -11,8 +11,7 @@ import yaml
 from safetensors import safe_open
 
 from genlab.cli.main import main
-from genlab.modalities.images import ImagesModality
-from genlab.plots import plot_samples
+from genlab.evaluation.registry import evaluator
 
 CONFIG = {
     "data": {"name": "points", "dataset": "moons", "n_train": 1024, "n_heldout": 256},
@@ -55,7 +54,7 @@ def test_sample_writes_npz_safetensors_and_a_plot(trained, tmp_path, capsys):
 
 
 def test_sampling_in_batches_is_deterministic_and_one_batch_is_the_family_call(trained):
-    from genlab.training.run import Run
+    from genlab.sampling.run import Run
 
     run = Run(trained)
     batched = run.sample(50, seed=3, batch_size=16)  # batches of 16, 16, 16, 2 from one stream
@@ -88,6 +87,6 @@ def test_user_errors_are_one_line_naming_file_and_key(tmp_path, capsys):
 
 def test_image_samples_get_a_grid(tmp_path):
     images = torch.rand(10, 1, 8, 8) * 2 - 1  # (n, C, H, W) in [-1, 1]
-    path = plot_samples(ImagesModality(1, 8, 8), images, tmp_path / "grid.png")
+    path = evaluator("images").plot(images, tmp_path / "grid.png")
     assert path.stat().st_size > 500
-    assert plot_samples(object(), images, tmp_path / "none.png") is None  # no figure for unknown modalities
+    assert evaluator("molecules").plot(images, tmp_path / "none.png") is None  # no figure for molecules

@@ -246,7 +246,7 @@ def test_non_finite_training_stops_with_one_line_and_keeps_the_good_checkpoint(
 
 
 def test_interrupted_chunked_sampling_resumes_without_redoing_chunks(tmp_path, reference_run, monkeypatch, capsys):
-    from genlab.training.run import Run
+    from genlab.sampling.run import Run
 
     def sample(out, *extra):
         return main(["sample", str(reference_run), "--n", "50", "--seed", "3", "--no-plot",
@@ -286,7 +286,7 @@ def test_interrupted_chunked_sampling_resumes_without_redoing_chunks(tmp_path, r
 
 
 def test_chunked_resume_refuses_changed_settings(tmp_path, reference_run, monkeypatch, capsys):
-    from genlab.training.run import Run
+    from genlab.sampling.run import Run
 
     monkeypatch.setattr(Run, "sample", lambda self, n, **kw: (_ for _ in ()).throw(KeyboardInterrupt))
     args = ["sample", str(reference_run), "--n", "20", "--no-plot", "--out", str(tmp_path / "s.npz")]

@@ -101,12 +101,15 @@ def test_frechet_distance_known_answers(classifier):
 def test_evaluate_dispatches_points_and_digits_sample_files(tmp_path, classifier, capsys):
     from genlab.cli.main import main
     from genlab.data.points import make_points
-    from genlab.metrics.evaluators import evaluate_sample_file, reference_data
+    from genlab.errors import DataError
+    from genlab.evaluation.registry import evaluator, evaluator_for_file
 
-    assert reference_data("qm9") is None and reference_data("points:moons") == {"name": "points", "dataset": "moons"}
+    assert evaluator("points").reference_data("points:moons") == {"name": "points", "dataset": "moons"}
+    with pytest.raises(DataError, match="points samples are scored against points data"):
+        evaluator("points").reference_data("qm9")
     heldout = make_points("8gaussians", 5000, np.random.default_rng([0, 1]))
-    np.savez(tmp_path / "p.npz", samples=heldout, nfe=np.int64(7))
-    result = evaluate_sample_file(tmp_path / "p.npz", "points:8gaussians")
+    np.savez(tmp_path / "p.npz", samples=heldout, nfe=np.int64(7))  # a file without a modality record: 2-D is points
+    result = evaluator_for_file(tmp_path / "p.npz").evaluate_file(tmp_path / "p.npz", "points:8gaussians")
     assert result["sliced_w1"] == 0.0 and result["mmd2"] == 0.0 and result["nfe"] == 7
     assert result["far_fraction"] == 0.0
 

@@ -18,7 +18,7 @@ from genlab.training.checkpoint import load_tree
 from genlab.training.lr_schedule import budget_progress, lr_factor
 from genlab.generative.families.base import AdversarialLoss
 from genlab.training.resume import SeededBatchStream
-from genlab.training.run import Run
+from genlab.sampling.run import Run
 from genlab.training.trainer import train
 
 TRAIN = {"batch_size": 64, "checkpoint_every": 7, "log_every": 5, "accelerator": "cpu",

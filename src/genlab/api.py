@@ -4,7 +4,7 @@
 >>> run = train("configs/points/flow_matching.yaml", out="runs/fm", overrides={"train.max_steps": 2000})
 >>> result = run.sample(1000, seed=0)               # SampleResult: (1000, 2) points and the NFE
 >>> run = load("runs/fm")                           # later: the same samples for the same seed
->>> run.write_samples(result, "runs/fm/samples/fm.npz"); run.plot(result)
+>>> write_samples(run, result, "runs/fm/samples/fm.npz"); plot(run, result)
 """
 
 from __future__ import annotations
@@ -17,9 +17,12 @@ import torch
 
 from genlab.config import apply_overrides, load_config
 from genlab.errors import ConfigError
-from genlab.training.run import Run
+from genlab.evaluation.registry import evaluator_for
+from genlab.generative.families.base import SampleResult
+from genlab.sampling.run import Run
+from genlab.sampling.run_dir import RunDir
 
-__all__ = ["train", "resume", "load", "read_config"]
+__all__ = ["train", "resume", "load", "read_config", "write_samples", "plot"]
 
 
 def read_config(config: str | Path | Mapping[str, Any],
@@ -64,7 +67,6 @@ def resume(out: str | Path, overrides: Mapping[str, Any] | list[str] | None = No
            progress: bool = True) -> Run:
     """Continue the run in ``out`` from its last checkpoint (``overrides``: e.g. a larger
     ``train.max_steps``)."""
-    from genlab.training.run import RunDir
     from genlab.training.trainer import train as _train
 
     config = read_config(RunDir(Path(out)).read_config(), overrides) if overrides else None
@@ -74,3 +76,19 @@ def resume(out: str | Path, overrides: Mapping[str, Any] | list[str] | None = No
 def load(path: str | Path, device: str | torch.device = "cpu") -> Run:
     """A finished run, ready to sample."""
     return Run(path, device=device)
+
+
+def write_samples(run: Run, result: SampleResult, path: str | Path) -> list[Path]:
+    """Write ``result`` in the format of the run's modality (:mod:`genlab.evaluation.registry`);
+    returns the files."""
+    return evaluator_for(run.modality).write(result, run.modality, Path(path)).files
+
+
+def plot(run: Run, result: SampleResult, path: str | Path | None = None) -> Path | None:
+    """A figure of the samples (over held-out data where the modality draws it) at ``path``
+    (default ``RUN/plots/samples.png``); ``None`` when the modality has no figure."""
+    evaluator = evaluator_for(run.modality)
+    if not evaluator.plots:
+        return None
+    reference = run.reference(len(result.samples)) if evaluator.plot_reference else None
+    return evaluator.plot(result.samples, Path(path) if path else run.dir.plots / "samples.png", reference=reference)

@@ -1,4 +1,4 @@
-"""``genlab bench {qm9,moses,points,digits} --out DIR``: every family on one budget (:mod:`genlab.bench`)."""
+"""``genlab bench {qm9,moses,points,digits} --out DIR``: every family on one budget (:mod:`genlab.evaluation.bench`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from genlab.errors import GenlabError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from genlab.bench import MODALITIES
+    from genlab.evaluation.bench import MODALITIES
 
     p = sub.add_parser(
         "bench", help="train, sample and evaluate every family of a modality on the same budget",
@@ -31,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from genlab.bench import BenchSettings, bench
+    from genlab.evaluation.bench import BenchSettings, bench
 
     if args.seeds < 1:
         raise GenlabError(f"--seeds must be at least 1, got {args.seeds}")

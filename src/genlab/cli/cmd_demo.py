@@ -1,9 +1,10 @@
 """``genlab demo [--out DIR]``: train on QM9, sample 10,000 molecules, evaluate, report.
 
 The whole pipeline runs through the public pieces a user would use: :func:`genlab.api.train`
-with ``configs/qm9/demo.yaml``, :meth:`~genlab.training.run.Run.sample`,
-:meth:`~genlab.training.run.Run.write_samples` (raw graphs, so validity is judged on what the
-model generated), :func:`genlab.metrics.evaluate.evaluate` and :func:`genlab.report.build_report`.
+with ``configs/qm9/demo.yaml``, :meth:`~genlab.sampling.run.Run.sample`, the molecule evaluator's
+``write`` (raw graphs, so validity is judged on what the model generated; the verdicts it makes
+to write the SMILES file are the ones evaluated), :func:`genlab.metrics.evaluate.evaluate` and
+:func:`genlab.evaluation.report.build_report`.
 ``DIR`` is an ordinary run directory (``docs/runs.md``) to which the demo adds ``DIR/metrics.json``
 (the evaluate JSON plus the demo's timings), ``DIR/plots/properties.png`` and ``DIR/report.html``.
 It is sized to finish in about ten minutes on two CPU cores.
@@ -39,8 +40,10 @@ def run_demo(args: argparse.Namespace) -> int:
     import torch
 
     from genlab.api import train
-    from genlab.metrics.evaluate import evaluate, format_table, write_json
-    from genlab.report import build_report
+    from genlab.evaluation.registry import evaluator_for
+    from genlab.evaluation.report import build_report
+    from genlab.metrics.evaluate import evaluate, format_table
+    from genlab.utils.atomic import atomic_write_json
 
     out = Path(args.out)
     config = Path(args.config)
@@ -63,17 +66,16 @@ def run_demo(args: argparse.Namespace) -> int:
     with torch.inference_mode():
         result = run.sample(args.samples, seed=args.seed)
     seconds["sample"] = time.perf_counter() - t
-    files = run.write_samples(result, out / "samples" / "demo")
-    graph_file = next(f for f in files if f.suffix == ".safetensors")
 
     t = time.perf_counter()
     print("[demo] evaluating", flush=True)
-    metrics = evaluate(graph_file, reference="qm9", train="qm9", plot=out / "plots" / "properties.png")
+    written = evaluator_for(run.modality).write(result, run.modality, out / "samples" / "demo")
+    metrics = evaluate(written.judged, reference="qm9", train="qm9", plot=out / "plots" / "properties.png")
     seconds["evaluate"] = time.perf_counter() - t
     seconds["total"] = time.perf_counter() - start
     metrics["demo"] = {"config": str(config), "nfe": result.nfe, "seconds": {k: round(v, 1) for k, v in seconds.items()},
-                       "samples": [str(f) for f in files]}
-    write_json(metrics, out / "metrics.json")
+                       "samples": [str(f) for f in written.files]}
+    atomic_write_json(out / "metrics.json", metrics)
     build_report(out)
     print(format_table(metrics))
     print(f"[demo] {seconds['total']:.0f} s total; wrote {out / 'metrics.json'} and {out / 'report.html'}")

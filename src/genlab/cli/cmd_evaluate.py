@@ -1,14 +1,15 @@
 """``genlab evaluate FILE --reference {qm9,moses,PATH} [--train ...] [--correct] [--json OUT]``.
 
-Points and digits sample files (``genlab sample`` output) are scored against the held-out set
-named by ``--reference points:<dataset>``, ``digits`` or a run directory
-(:mod:`genlab.metrics.evaluators`).
+The file's modality picks the evaluator (:func:`genlab.evaluation.registry.evaluator_for_file`):
+molecule files are scored by the molecule suite (:mod:`genlab.metrics.evaluate`; in a SMILES file
+every line is one sample, a blank line an invalid one); points and digits sample files
+(``genlab sample`` output) against the held-out set named by ``--reference points:<dataset>``,
+``digits`` or a run directory (:mod:`genlab.evaluation.heldout`).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -29,27 +30,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from genlab.metrics.evaluate import evaluate, format_table, write_json
-    from genlab.metrics.evaluators import evaluate_sample_file, format_scalars
+    from genlab.evaluation.registry import evaluator_for_file
+    from genlab.utils.atomic import atomic_write_json
 
-    result = evaluate_sample_file(args.file, args.reference)  # None: a molecule reference
-    if result is not None:
-        print(format_scalars(result))
-        if args.json:
-            write_json(result, args.json)
-            print(f"wrote {args.json}", file=sys.stderr)
-        return 0
     plot = args.plot
     if plot is None and args.json:
         plot = str(Path(args.json).with_suffix("")) + "_properties.png"
-    result = evaluate(args.file, reference=args.reference, train=args.train, correct=args.correct, plot=plot,
-                      nspdk=args.nspdk)
-    print(format_table(result))
-    if result["n_malformed"]:
-        shown = ", ".join(f"line {m['line']} ({m['reason']})" for m in result["malformed"][:5])
-        more = "" if result["n_malformed"] <= 5 else f" and {result['n_malformed'] - 5} more"
-        print(f"invalid lines: {shown}{more}", file=sys.stderr)
+    evaluator = evaluator_for_file(args.file)
+    result = evaluator.evaluate_file(Path(args.file), args.reference, train=args.train, correct=args.correct,
+                                     plot=plot, nspdk=args.nspdk)
+    print(evaluator.format(result))
+    for line in evaluator.notes(result):
+        print(line, file=sys.stderr)
     if args.json:
-        write_json(result, args.json)
+        atomic_write_json(args.json, result)
         print(f"wrote {args.json}", file=sys.stderr)
     return 0

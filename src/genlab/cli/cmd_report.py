@@ -1,4 +1,4 @@
-"""``genlab report RUN [--out FILE]``: one self-contained HTML page (see :mod:`genlab.report`)."""
+"""``genlab report RUN [--out FILE]``: one self-contained HTML page (see :mod:`genlab.evaluation.report`)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from genlab.report import build_report
+    from genlab.evaluation.report import build_report
 
     path = build_report(args.run, args.out)
     print(f"wrote {path}")

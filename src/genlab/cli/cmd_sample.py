@@ -27,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-plot", dest="plot", action="store_false", help="skip the figure")
     p.add_argument("--chunk-size", type=int, default=None, metavar="C",
                    help="draw C samples at a time and keep each finished chunk in OUT.chunks/, so an "
-                   "interrupted run can be continued with --resume (see genlab.sampling_run)")
+                   "interrupted run can be continued with --resume (see genlab.sampling.chunks)")
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted chunked run with the same arguments; finished chunks are kept")
     p.set_defaults(func=run)
@@ -35,7 +35,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from genlab.errors import GenlabError
-    from genlab.training.run import Run
+    from genlab.evaluation.registry import evaluator_for
+    from genlab.sampling.chunks import remove_chunks
+    from genlab.sampling.run import Run
 
     if args.n < 1:
         raise GenlabError(f"--n must be at least 1, got {args.n}")
@@ -52,15 +54,13 @@ def run(args: argparse.Namespace) -> int:
                                 batch_size=args.batch_size)
         note = ""
     seconds = time.perf_counter() - start
-    files = trained.write_samples(result, out)
+    evaluator = evaluator_for(trained.modality)
+    files = evaluator.write(result, trained.modality, out).files
     if chunked:
-        from genlab.sampling_run import remove_chunks
-
         remove_chunks(out)
-    if args.plot:
-        figure = trained.plot(result, trained.dir.plots / f"{out.stem}.png")
-        if figure is not None:
-            files.append(figure)
+    if args.plot and evaluator.plots:
+        reference = trained.reference(len(result.samples)) if evaluator.plot_reference else None
+        files.append(evaluator.plot(result.samples, trained.dir.plots / f"{out.stem}.png", reference=reference))
     print(f"{args.n} samples{note}, {result.nfe} network evaluations, {seconds:.1f} s: " + ", ".join(map(str, files)))
     return 0
 
@@ -69,7 +69,7 @@ def _sample_in_chunks(trained, out: Path, args: argparse.Namespace):
     import sys
 
     from genlab.errors import GenlabError
-    from genlab.sampling_run import ChunkPlan, file_sha256, read_plan, sample_in_chunks
+    from genlab.sampling.chunks import ChunkPlan, file_sha256, read_plan, sample_in_chunks
 
     chunk_size = args.chunk_size
     if chunk_size is None:  # --resume alone: the interrupted run's chunk size
@@ -78,6 +78,6 @@ def _sample_in_chunks(trained, out: Path, args: argparse.Namespace):
         raise GenlabError(f"--chunk-size must be at least 1, got {chunk_size}")
     plan = ChunkPlan(n=args.n, chunk_size=chunk_size, seed=args.seed, sampler=args.sampler, steps=args.steps,
                      weights_sha256=file_sha256(trained.dir.weights))
-    result, reused = sample_in_chunks(trained, out, plan, resume=args.resume,
+    result, reused = sample_in_chunks(trained.sample, out, plan, resume=args.resume,
                                       report=lambda line: print(line, file=sys.stderr))
     return result, f" ({plan.n_chunks} chunks, {reused} from an earlier run)"

@@ -9,7 +9,6 @@ the file in every error; nothing is unpickled.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -18,20 +17,17 @@ from safetensors.numpy import save_file
 
 from genlab.chem.vocab import AtomVocab
 from genlab.errors import DataError, GenlabError
+from genlab.utils.atomic import atomic_write
 
 FORMAT = "genlab-graphs/1"
 
 
 def write_graph_samples(path: str | Path, atoms: np.ndarray, adj: np.ndarray, vocab: AtomVocab) -> Path:
-    """Write raw graphs atomically (temporary file, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write raw graphs atomically, with the permissions of every other output."""
     atoms = np.ascontiguousarray(np.asarray(atoms, dtype=np.uint8))
     adj = np.ascontiguousarray(np.asarray(adj, dtype=np.uint8))
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    save_file({"atoms": atoms, "adj": adj}, str(tmp), metadata={"format": FORMAT, "vocab": vocab.dumps()})
-    os.replace(tmp, path)
-    return path
+    tensors = {"atoms": atoms, "adj": adj}
+    return atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata={"format": FORMAT, "vocab": vocab.dumps()}))
 
 
 def is_graph_sample_file(path: str | Path) -> bool:

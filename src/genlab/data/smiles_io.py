@@ -6,6 +6,11 @@ A UTF-8 byte-order mark and CRLF line ends are accepted. A line that is not vali
 no SMILES is yielded as a :class:`Record` with ``error`` set, never raised: a malformed line is an
 invalid sample, reported with its line number. A missing or unreadable *file* raises
 :class:`~genlab.errors.DataError` naming it.
+
+Blank lines are skipped, except with ``blank_lines=True`` (how ``genlab evaluate`` reads samples):
+then every line is one sample and a blank one is a :class:`Record` with ``error`` =
+:data:`BLANK_LINE`, so line i of a ``genlab sample`` SMILES file (blank where the sample is not a
+valid molecule) is sample i. The newline that ends the last line starts no further sample.
 """
 
 from __future__ import annotations
@@ -17,8 +22,11 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from genlab.errors import DataError
+from genlab.utils.atomic import atomic_write
 
 SMILES_SUFFIXES = (".smi", ".txt", ".csv", ".sdf")
+#: the ``error`` of a blank line read with ``blank_lines=True``
+BLANK_LINE = "blank line"
 
 
 @dataclass(frozen=True)
@@ -70,32 +78,35 @@ def _lines(path: Path, gz: bool) -> Iterator[tuple[int, str | None, str | None]]
             raise DataError(f"cannot read: {exc}", path=path) from None
 
 
-def read_molecule_file(path: str | Path) -> Iterator[Record]:
-    """Stream the records of a molecule file (bounded memory for files of millions of lines)."""
+def read_molecule_file(path: str | Path, *, blank_lines: bool = False) -> Iterator[Record]:
+    """Stream the records of a molecule file (bounded memory for files of millions of lines);
+    ``blank_lines``: yield a blank line (or blank CSV row) as a :data:`BLANK_LINE` record."""
     path = Path(path)
     fmt, gz = _format(path)
     if fmt == ".sdf":
         yield from _read_sdf(path, gz)
     elif fmt == ".csv":
-        yield from _read_csv(path, gz)
+        yield from _read_csv(path, gz, blank_lines)
     else:
-        yield from _read_smi(path, gz)
+        yield from _read_smi(path, gz, blank_lines)
 
 
-def _read_smi(path: Path, gz: bool) -> Iterator[Record]:
+def _read_smi(path: Path, gz: bool, blank_lines: bool) -> Iterator[Record]:
     for number, text, error in _lines(path, gz):
         if error:
             yield Record(number, None, error)
             continue
         fields = text.split()
         if not fields:
-            continue  # blank line
+            if blank_lines:
+                yield Record(number, None, BLANK_LINE)
+            continue
         if number == 1 and fields[0].lower() == "smiles":
             continue  # header
         yield Record(number, fields[0])
 
 
-def _read_csv(path: Path, gz: bool) -> Iterator[Record]:
+def _read_csv(path: Path, gz: bool, blank_lines: bool) -> Iterator[Record]:
     column = None
     for number, text, error in _lines(path, gz):
         if error:
@@ -112,6 +123,8 @@ def _read_csv(path: Path, gz: bool) -> Iterator[Record]:
             column = header.index("smiles")
             continue
         if not text.strip():
+            if blank_lines:
+                yield Record(number, None, BLANK_LINE)
             continue
         try:
             row = next(csv.reader([text]))
@@ -142,14 +155,19 @@ def _read_sdf(path: Path, gz: bool) -> Iterator[Record]:
             raise DataError(f"cannot read: {exc.__context__ or exc}", path=path) from None
 
 
-def write_smiles(path: str | Path, smiles: Iterable[str]) -> int:
-    """Write one SMILES a line (gzipped if the name ends in .gz); returns the count."""
+def write_smiles(path: str | Path, smiles: Iterable[str | None]) -> int:
+    """Write one SMILES a line (gzipped if the name ends in .gz), atomically; ``None`` is a blank
+    line. Returns the number of lines."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     opener = gzip.open if path.name.endswith(".gz") else open
     n = 0
-    with opener(path, "wt", encoding="utf-8", newline="\n") as f:
-        for s in smiles:
-            f.write(s + "\n")
-            n += 1
+
+    def write(tmp: Path) -> None:
+        nonlocal n
+        with opener(tmp, "wt", encoding="utf-8", newline="\n") as f:
+            for s in smiles:
+                f.write((s or "") + "\n")
+                n += 1
+
+    atomic_write(path, write)
     return n

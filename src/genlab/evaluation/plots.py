@@ -1,20 +1,14 @@
-"""Figures of samples, chosen by the modality: ``plot_samples(modality, samples, path)``.
+"""Figures of samples: points as a scatter plot beside a 2D density histogram, images as a grid.
 
-Dispatch is on the modality's class (``functools.singledispatch``), never on names: points get a
-scatter plot beside a 2D density histogram, images a grid. A modality class that defines its own
-``plot_samples(samples, path, reference=None, title=None) -> Path`` method is used as is; one with
-neither gets no figure (``None``). A new modality registers with::
-
-    @plot_samples.register
-    def _(modality: GraphModality, samples, path, *, reference=None, title=None) -> Path: ...
-
-Figures are drawn with matplotlib's object API (no pyplot, no global backend state).
+Each modality's evaluator (:mod:`genlab.evaluation.registry`) picks its figure; these functions
+only draw. Figures are drawn with matplotlib's object API (no pyplot, no global backend state)
+and saved atomically.
 """
 
 from __future__ import annotations
 
+import io
 import math
-from functools import singledispatch
 from pathlib import Path
 from typing import Any
 
@@ -22,24 +16,10 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from genlab.modalities.images import ImagesModality
-from genlab.modalities.points import PointsModality
+from genlab.utils.atomic import atomic_write_bytes
 
 
-@singledispatch
-def plot_samples(modality: Any, samples: Any, path: str | Path, *, reference: Any = None,
-                 title: str | None = None) -> Path | None:
-    """Draw ``samples`` (``SampleResult.samples``) to ``path`` (PNG); ``reference`` is data to
-    compare with (e.g. held-out points). Returns the path written, or ``None``."""
-    method = getattr(modality, "plot_samples", None)
-    if method is None:
-        return None
-    return method(samples, Path(path), reference=reference, title=title)
-
-
-@plot_samples.register
-def _points(modality: PointsModality, samples: Any, path: str | Path, *, reference: Any = None,
-            title: str | None = None) -> Path:
+def plot_points(samples: Any, path: str | Path, *, reference: Any = None, title: str | None = None) -> Path:
     """Scatter (samples over grey reference points) and a 2D histogram of the first two coordinates."""
     x = _numpy(samples)[:, :2]  # (n, 2)
     ref = None if reference is None else _numpy(reference)[:, :2]
@@ -60,9 +40,7 @@ def _points(modality: PointsModality, samples: Any, path: str | Path, *, referen
     return _save(fig, path)
 
 
-@plot_samples.register
-def _images(modality: ImagesModality, samples: Any, path: str | Path, *, reference: Any = None,
-            title: str | None = None) -> Path:
+def plot_images(samples: Any, path: str | Path, *, reference: Any = None, title: str | None = None) -> Path:
     """A square grid of up to 64 images; values in [-1, 1]."""
     x = _numpy(samples)[:64]  # (n, C, H, W)
     n, c, h, w = x.shape
@@ -96,7 +74,6 @@ def _extent(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _save(fig: Figure, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    return path
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=120)
+    return atomic_write_bytes(path, buffer.getvalue())

@@ -7,8 +7,9 @@ The page holds, where the folder has them:
 * the metric table (``RUN/metrics.json`` or a ``genlab evaluate --json`` file in ``RUN`` or
   ``RUN/samples``); for molecules beside the published numbers of :file:`genlab/data/anchors.json`,
   each under the validity definition its paper used;
-* samples: a grid of molecules drawn by RDKit from ``*.smi`` files, point clouds or image grids
-  from ``*.npz`` / ``*.safetensors`` sample files (drawn by :mod:`genlab.plots`);
+* samples: ``*.smi`` and ``*.npz`` sample files, each drawn by its modality's evaluator
+  (:mod:`genlab.evaluation.registry`): a grid of molecules drawn by RDKit, point clouds or image
+  grids (:mod:`genlab.evaluation.plots`);
 * every PNG already written beside them (property histograms of ``genlab evaluate``, ``RUN/plots``).
 
 Images are embedded as base64 PNG; the page loads nothing from anywhere and runs no script.
@@ -22,22 +23,23 @@ import html
 import io
 import json
 import math
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from matplotlib.figure import Figure
 
 from genlab import __version__
 from genlab.errors import GenlabError
+from genlab.evaluation.registry import evaluator_for_file
 from genlab.paths import package_file
+from genlab.utils.atomic import atomic_write_text
 
 #: evaluate keys shown in the metric table, in order
 TABLE_KEYS = ("n_samples", "validity", "validity_relaxed", "validity_fragment_free", "validity_corrected",
               "uniqueness", "novelty", "fcd", "nspdk", "snn", "frag", "scaf", "intdiv1", "intdiv2", "filters")
-GRID_MOLECULES = 24
+#: sample files drawn in the samples section, in this order within each folder
+SAMPLE_FILES = ("*.smi", "*.npz")
 
 
 def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
@@ -59,9 +61,7 @@ def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
     title = f"genlab report: {root.resolve().name}"
     page = _PAGE.format(title=html.escape(title), version=html.escape(__version__),
                         when=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), body=body)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(page, encoding="utf-8")
-    return out
+    return atomic_write_text(out, page)
 
 
 # --- sections ----------------------------------------------------------------------------------
@@ -133,14 +133,16 @@ def _metrics_section(root: Path) -> str:
 def _samples_section(root: Path) -> str:
     parts = []
     for folder in (root / "samples", root):
-        for path in sorted(folder.glob("*.smi")) if folder.is_dir() else []:
-            image = _molecule_grid(path)
+        files = [p for pattern in SAMPLE_FILES for p in sorted(folder.glob(pattern))] if folder.is_dir() else []
+        for path in files:
+            try:
+                evaluator = evaluator_for_file(path)
+            except GenlabError:  # an unreadable file is left out of the page
+                continue
+            image = evaluator.draw_file(path)
             if image:
-                parts.append(f"<h3>{html.escape(path.name)}</h3>" + _img(image, f"molecules of {path.name}"))
-        for path in sorted(folder.glob("*.npz")) if folder.is_dir() else []:
-            image = _tensor_samples(path)
-            if image:
-                parts.append(f"<h3>{html.escape(path.name)}</h3>" + _img(image, f"samples of {path.name}"))
+                alt = f"{evaluator.drawing} of {path.name}"
+                parts.append(f"<h3>{html.escape(path.name)}</h3>" + _img(image, alt))
     return _section("Samples", "".join(parts)) if parts else ""
 
 
@@ -174,48 +176,6 @@ def _anchors(dataset: str = "qm9") -> list[dict[str, Any]]:
     (see ``genlab/data/anchors.json``)."""
     data = json.loads(package_file("anchors.json").read_text(encoding="utf-8"))
     return [a for a in data.get(dataset, []) if a.get("metrics")]
-
-
-def _molecule_grid(path: Path) -> bytes | None:
-    from rdkit import Chem, RDLogger
-    from rdkit.Chem import Draw
-
-    from genlab.data.smiles_io import read_molecule_file
-
-    RDLogger.DisableLog("rdApp.*")
-    mols = []
-    for record in read_molecule_file(path):
-        mol = Chem.MolFromSmiles(record.smiles) if record.smiles else None
-        if mol is not None:
-            mols.append(mol)
-        if len(mols) == GRID_MOLECULES:
-            break
-    if not mols:
-        return None
-    image = Draw.MolsToGridImage(mols, molsPerRow=6, subImgSize=(200, 160),
-                                 legends=[Chem.MolToSmiles(m) for m in mols])
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def _tensor_samples(path: Path) -> bytes | None:
-    """Points (n, D) or images (n, C, H, W) from a ``genlab sample`` .npz, drawn by genlab.plots."""
-    from genlab.modalities.images import ImagesModality
-    from genlab.modalities.points import PointsModality
-    from genlab.plots import plot_samples
-
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            samples = archive["samples"] if "samples" in archive.files else None
-    except (OSError, ValueError):
-        return None
-    if samples is None or samples.ndim not in (2, 4):
-        return None
-    modality = PointsModality(samples.shape[1]) if samples.ndim == 2 else ImagesModality(*samples.shape[1:])
-    with tempfile.TemporaryDirectory() as tmp:
-        figure = plot_samples(modality, samples, Path(tmp) / "samples.png", title=path.name)
-        return None if figure is None else figure.read_bytes()
 
 
 def _png(fig: Figure) -> bytes:

@@ -3,6 +3,9 @@
 Protocol (recorded in the output's ``protocol`` key):
 
 1. every sample is judged under the three validity definitions (:mod:`genlab.chem.validity`);
+   in a SMILES file every line is a sample, a blank or unparsable one an invalid sample
+   (``n_blank`` counts the blank ones), so a ``genlab sample`` SMILES file and its graph file
+   give the same validity;
 2. the molecules that are scored further are the strictly valid ones (default) or, with
    ``correct=True``, every sample after the MoFlow/GDSS valency correction (the protocol of the
    GDSS/MoFlow papers' FCD and NSPDK columns);
@@ -15,7 +18,6 @@ Protocol (recorded in the output's ``protocol`` key):
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path
@@ -49,7 +51,8 @@ def evaluate(samples: str | Path | JudgedSamples, *, reference: str, train: str 
     """Evaluate generated molecules; returns the JSON-able result (keys :data:`KEYS` plus extras).
 
     ``samples``: a SMILES file, a genlab graph-sample ``.safetensors`` file, or already judged
-    samples. ``reference``: ``qm9``, ``moses`` (their test splits) or a molecule file.
+    samples (:class:`~genlab.metrics.samples.JudgedSamples`, e.g. from the molecule writer, so
+    samples that were judged once are not judged again). ``reference``: ``qm9``, ``moses`` (their test splits) or a molecule file.
     ``train``: ``qm9``, ``moses`` (training splits) or a file, for novelty; ``None`` -> no novelty.
     ``plot``: where to write the property-histogram PNG (optional).
     ``nspdk``: compute NSPDK MMD; ``None`` = only for references of at most
@@ -117,6 +120,7 @@ def evaluate(samples: str | Path | JudgedSamples, *, reference: str, train: str 
         "reference": {"name": ref_set.name, "n": len(ref_set.smiles)},
         "train": None if train_set is None else {"name": train_set.name, "n": len(train_set.smiles)},
         "novelty": "distinct scored molecules not in the training set / distinct scored molecules (MOSES)",
+        "blank_lines": "in a SMILES file every line is one sample; a blank line is an invalid sample",
         "fcd": "fcd_torch 1.0.7, its bundled ChemNet, on canonical SMILES",
         "nspdk": ("EDeN NSPDK, complexity 4, discrete atom-symbol and bond-order labels; MMD^2 with the linear kernel (GDSS)"
                   if use_nspdk else "not computed (reference larger than NSPDK_AUTO_LIMIT; pass nspdk=True / --nspdk)"),
@@ -124,13 +128,15 @@ def evaluate(samples: str | Path | JudgedSamples, *, reference: str, train: str 
     }
     result["malformed"] = judged.malformed[:100]
     result["n_malformed"] = len(judged.malformed)
+    result["n_blank"] = judged.n_blank
     result["seconds"] = {k: round(v, 3) for k, v in seconds.items()}
     result["seconds"]["total"] = round(time.perf_counter() - start, 3)
     return result
 
 
 def format_table(result: dict[str, Any]) -> str:
-    """A two-column text table of the headline numbers."""
+    """A two-column text table of the headline numbers (for SMILES input also the number of blank
+    lines counted as invalid samples)."""
     rows = []
     for key in KEYS[:-1]:
         value = result.get(key)
@@ -139,6 +145,8 @@ def format_table(result: dict[str, Any]) -> str:
                 rows.append((f"  {name}", v))
             continue
         rows.append((key, value))
+        if key == "n_valid" and (result.get("protocol") or {}).get("input") == "smiles":
+            rows.append(("n_blank (invalid)", result.get("n_blank")))
         if key == "validity_fragment_free" and "validity_corrected" in result:
             rows.append(("validity_corrected", result["validity_corrected"]))
     width = max(len(k) for k, _ in rows)
@@ -152,14 +160,3 @@ def _fmt(v: Any) -> str:
     if isinstance(v, float):
         return "nan" if math.isnan(v) else f"{v:.4f}"
     return str(v)
-
-
-def write_json(result: dict[str, Any], path: str | Path) -> Path:
-    import os
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(result, indent=1, sort_keys=False))
-    os.replace(tmp, path)
-    return path

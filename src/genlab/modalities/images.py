@@ -7,6 +7,8 @@ stored integers (``2 / (levels - 1)``): the likelihood uses it to report bits/di
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor
 
@@ -22,6 +24,10 @@ class ImagesModality(Modality):
     def __init__(self, channels: int = 1, height: int = 8, width: int = 8, levels: int = 256) -> None:
         self.channels, self.height, self.width, self.levels = channels, height, width, levels
         self.data_scale = 2.0 / (levels - 1)
+
+    def config(self) -> dict[str, Any]:
+        """Constructor arguments as plain JSON (``MODALITIES.build({"name": "images", **config})``)."""
+        return {"channels": self.channels, "height": self.height, "width": self.width, "levels": self.levels}
 
     def shapes(self) -> dict[str, tuple[int, ...]]:
         return {"x": (self.channels, self.height, self.width)}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor
 
@@ -17,6 +19,10 @@ class PointsModality(Modality):
         self.dim = dim
         #: dx/dy between data units and quantisation bins (continuous data: 1, no correction)
         self.data_scale = 1.0
+
+    def config(self) -> dict[str, Any]:
+        """Constructor arguments as plain JSON (``MODALITIES.build({"name": "points", **config})``)."""
+        return {"dim": self.dim}
 
     def shapes(self) -> dict[str, tuple[int, ...]]:
         return {"x": (self.dim,)}

@@ -10,6 +10,9 @@ gives the samples of a plain ``genlab sample`` with the same seed. Each finished
 atomically to ``OUT.chunks/chunk-<k>.safetensors`` beside a ``manifest.json`` of the settings;
 when all chunks are there they are joined into ``OUT`` (in the modality's format) and the
 folder is removed.
+
+:func:`join_results` also joins the batches of one :meth:`genlab.sampling.run.Run.sample` call;
+this module knows nothing of runs (it is handed the run's ``sample`` method).
 """
 
 from __future__ import annotations
@@ -26,10 +29,12 @@ from typing import Any, Callable
 import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
 
+from genlab import __version__
 from genlab.errors import GenlabError
 from genlab.generative.families.base import SampleResult
-from genlab.training.checkpoint import save_weights, write_json
+from genlab.utils.atomic import atomic_write, atomic_write_json
 
 FORMAT = "genlab-sample-chunks"
 VERSION = 1
@@ -64,10 +69,11 @@ def chunk_dir(out: str | Path) -> Path:
     return out.with_name(out.name + ".chunks")
 
 
-def sample_in_chunks(run: Any, out: str | Path, plan: ChunkPlan, *, resume: bool,
+def sample_in_chunks(sample: Callable[..., SampleResult], out: str | Path, plan: ChunkPlan, *, resume: bool,
                      report: Callable[[str], None] = lambda line: None) -> tuple[SampleResult, int]:
-    """Draw ``plan``'s chunks from ``run`` (a :class:`~genlab.training.run.Run`), skipping those
-    already on disk when ``resume``; returns the joined result and the number of chunks reused."""
+    """Draw ``plan``'s chunks with ``sample(n, sampler=, steps=, seed=)`` (a run's
+    :meth:`~genlab.sampling.run.Run.sample`), skipping those already on disk when ``resume``;
+    returns the joined result and the number of chunks reused."""
     folder = chunk_dir(out)
     manifest = folder / "manifest.json"
     if folder.exists() and not resume:
@@ -76,7 +82,7 @@ def sample_in_chunks(run: Any, out: str | Path, plan: ChunkPlan, *, resume: bool
         _check_manifest(manifest, plan)
     else:
         folder.mkdir(parents=True)
-        write_json(manifest, {"format": FORMAT, "version": VERSION, **dataclasses.asdict(plan)})
+        atomic_write_json(manifest, {"format": FORMAT, "version": VERSION, **dataclasses.asdict(plan)})
     chunks: list[SampleResult] = []
     reused = 0
     for k in range(plan.n_chunks):
@@ -85,7 +91,7 @@ def sample_in_chunks(run: Any, out: str | Path, plan: ChunkPlan, *, resume: bool
             chunks.append(_read_chunk(file, plan.size(k)))
             reused += 1
             continue
-        result = run.sample(plan.size(k), sampler=plan.sampler, steps=plan.steps, seed=plan.seed_of(k))
+        result = sample(plan.size(k), sampler=plan.sampler, steps=plan.steps, seed=plan.seed_of(k))
         _write_chunk(file, result)
         chunks.append(result)
         report(f"chunk {k + 1}/{plan.n_chunks}: {plan.size(k)} samples")
@@ -136,9 +142,11 @@ def _check_manifest(manifest: Path, plan: ChunkPlan) -> None:
 def _write_chunk(path: Path, result: SampleResult) -> None:
     tensors = {f"samples{name}": t for name, t in _flatten(result.samples).items()}
     tensors.update({f"extra.{k}": v for k, v in result.extras.items() if isinstance(v, torch.Tensor)})
+    tensors = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in tensors.items()}
     plain = {k: v for k, v in result.extras.items() if not isinstance(v, torch.Tensor)}
-    metadata = {"nfe": str(int(result.nfe)), "extras": json.dumps(plain), "samples_type": _type_name(result.samples)}
-    save_weights(tensors, path, metadata=metadata)  # atomic: a chunk file is complete or absent
+    metadata = {"nfe": str(int(result.nfe)), "extras": json.dumps(plain), "samples_type": _type_name(result.samples),
+                "genlab_version": __version__}
+    atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))  # complete or absent
 
 
 def _read_chunk(path: Path, n: int) -> SampleResult:

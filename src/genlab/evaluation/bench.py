@@ -7,9 +7,9 @@ For each family config under ``configs/<modality>/`` and each seed ``s`` in ``0.
    ``train.max_steps`` (``--steps``) or ``train.max_minutes`` (``--budget-minutes``),
    ``train.seed = s`` and ``train.accelerator`` (``--device``);
 2. ``run.sample(n, seed=s)``;
-3. the modality's metrics: points and digits through
-   :data:`genlab.metrics.evaluators.EVALUATORS` against the run's held-out split; molecules
-   through :func:`genlab.metrics.evaluate.evaluate` on the raw graph file against the test split.
+3. the samples written and scored by the evaluator of the run's modality
+   (:data:`genlab.evaluation.registry.EVALUATORS`): points and digits against the run's held-out
+   split; molecules as raw graphs (judged once, while writing them) against the test split.
 
 Each row records training throughput (samples/s), wall time, sampling time per 10,000 samples and
 the NFE, and is appended to ``OUT/results.json`` atomically as soon as it is done. A rerun with
@@ -33,16 +33,15 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from genlab.errors import ConfigError, GenlabError
+from genlab.evaluation.registry import evaluator_for, evaluator_for_dataset
+from genlab.evaluation.report import _PAGE, _anchors, _section
+from genlab.utils.atomic import atomic_write_json, atomic_write_text
 
+#: the config folders a bench compares (configs/<name>/), each named after the data its evaluator scores
 MODALITIES = ("qm9", "moses", "points", "digits")
 #: configs in a modality folder that are not a family to compare (e.g. the short demo)
 SKIPPED_CONFIGS = ("demo",)
-#: table columns: (row key or metric key, header); metrics not in a row are left blank
-POINTS_COLUMNS = ("sliced_w1", "mmd2", "far_fraction")
-DIGITS_COLUMNS = ("fd",)
-MOLECULE_COLUMNS = ("validity", "validity_relaxed", "validity_fragment_free", "uniqueness", "novelty", "fcd",
-                    "nspdk")
-MOSES_COLUMNS = MOLECULE_COLUMNS + ("snn", "frag", "scaf", "intdiv1", "intdiv2", "filters")
+#: table columns after the metric columns of the modality's evaluator; metrics not in a row are left blank
 COST_COLUMNS = ("train_samples_per_s", "train_seconds", "sample_seconds_per_10k", "nfe")
 
 
@@ -144,24 +143,10 @@ def run_row(config: Path, settings: BenchSettings, seed: int, run_dir: Path, pro
 
 
 def evaluate_samples(run: Any, result: Any, modality: str, run_dir: Path) -> dict[str, Any]:
-    """The modality's metrics of ``result`` (protocol and timings left out)."""
-    if modality in ("qm9", "moses"):
-        from genlab.metrics.evaluate import evaluate
-
-        files = run.write_samples(result, run_dir / "samples" / "bench.safetensors")
-        metrics = evaluate(files[0], reference=modality, train=modality)
-        return {k: v for k, v in metrics.items() if k not in ("protocol", "seconds", "malformed")}
-    import numpy as np
-    import torch
-
-    from genlab.metrics.evaluators import EVALUATORS
-
-    heldout = run.bundle.heldout
-    reference = torch.stack([heldout[i] for i in range(len(heldout))]).double().numpy()
-    samples = np.asarray(result.samples.detach().cpu().double().numpy())
-    metrics = EVALUATORS.get(modality)(samples, reference)
-    metrics.pop("protocol", None)
-    return metrics
+    """The metrics of ``result`` by the evaluator of the run's modality (protocol and timings left
+    out), against the data ``modality`` names; molecules are written to ``run_dir/samples/bench.*``
+    on the way and scored with the verdicts made while writing them."""
+    return evaluator_for(run.modality).evaluate_run(run, result, modality, run_dir / "samples" / "bench.safetensors")
 
 
 # --- results files --------------------------------------------------------------------------------
@@ -177,9 +162,7 @@ def read_rows(path: Path) -> list[BenchRow]:
 
 
 def write_rows(path: Path, rows: list[BenchRow]) -> None:
-    from genlab.training.checkpoint import write_json  # atomic
-
-    write_json(path, {"rows": [_json_safe(dataclasses.asdict(r)) for r in rows]})
+    atomic_write_json(path, {"rows": [_json_safe(dataclasses.asdict(r)) for r in rows]})
 
 
 def summary(rows: list[BenchRow], modality: str) -> list[tuple[str, int, dict[str, tuple[float, float] | None]]]:
@@ -199,8 +182,6 @@ def summary(rows: list[BenchRow], modality: str) -> list[tuple[str, int, dict[st
 
 def write_tables(out: Path, modality: str, rows: list[BenchRow]) -> None:
     """``results.md`` and ``results.html`` (mean ± std over seeds; anchors for molecules)."""
-    from genlab.report import _PAGE, _anchors, _section
-
     columns = _metric_columns(modality) + COST_COLUMNS
     table = summary(rows, modality)
     anchors = [a for a in _anchors(modality) if any(k in a["metrics"] for k in columns)]
@@ -210,7 +191,7 @@ def write_tables(out: Path, modality: str, rows: list[BenchRow]) -> None:
            for a in anchors]
     notes = [f"- **{a['name']}**: {a['note']} Source: {a['source']}" for a in anchors]
     text = f"# genlab bench: {modality}\n\n" + "\n".join(md) + "\n" + ("\n" + "\n".join(notes) + "\n" if notes else "")
-    (out / "results.md").write_text(text, encoding="utf-8")
+    atomic_write_text(out / "results.md", text)
 
     head = "<tr><th>family</th><th>seeds</th>" + "".join(f"<th>{html.escape(c)}</th>" for c in columns) + "</tr>"
     body = [f"<tr><th>{html.escape(f)}</th><td>{n}</td>" + "".join(f"<td>{html.escape(_pm(cells[c]))}</td>"
@@ -227,11 +208,11 @@ def write_tables(out: Path, modality: str, rows: list[BenchRow]) -> None:
                         when=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                         body=_section("Results (mean ± std over seeds)", f"<table>{head}{''.join(body)}</table>"
                                       + notes_html))
-    (out / "results.html").write_text(page, encoding="utf-8")
+    atomic_write_text(out / "results.html", page)
 
 
 def _metric_columns(modality: str) -> tuple[str, ...]:
-    return {"points": POINTS_COLUMNS, "digits": DIGITS_COLUMNS, "moses": MOSES_COLUMNS}.get(modality, MOLECULE_COLUMNS)
+    return evaluator_for_dataset(modality).columns(modality)
 
 
 def _value(row: BenchRow, column: str) -> float | None:
