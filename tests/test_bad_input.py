@@ -156,7 +156,7 @@ def with_change(section: str, key: str | None, value) -> dict:
     (with_change("network", "hiden", 8), ["key 'network.hiden': unknown key; TimeMLP accepts"]),
     (with_change("data", "n_train", "many"), ["key 'data.n_train': expected an integer, got 'many'"]),
     (with_change("train", "lr", "fast"), ["key 'train.lr': expected a number"]),
-    (with_change("network", "hidden", -3), ["key 'network': mlp cannot be built with these values"]),
+    (with_change("network", "hidden", -3), ["key 'network.hidden': must be at least 1, got -3"]),
     (with_change("data", "n_train", 0), ["key 'data': the training set is empty"]),
     (with_change("train", "precision", "bogus"), ["key 'train.precision': expected one of"]),
     (with_change("train", "accelerator", "tpu9"), ["key 'train.accelerator': expected one of"]),
@@ -288,10 +288,85 @@ def test_source_never_unpickles():
 
 def test_impossible_sampler_settings_are_one_line_config_errors(tmp_path, capsys):
     """sample_steps < 1 and an unknown ODE method are refused when the family is built."""
-    for override, words in [("family.sample_steps=-1", "sample_steps must be at least 1"),
-                            ("family.ode_method=rk99", "unknown ode_method 'rk99'")]:
+    for override, words in [("family.sample_steps=-1", "key 'family.sample_steps': must be at least 1"),
+                            ("family.ode_method=rk99", "key 'family.ode_method': expected one of 'euler'")]:
         config = Path(__file__).resolve().parents[1] / "configs" / "points" / "flow_matching.yaml"
         code = main(["train", str(config), "--out", str(tmp_path / override.split("=")[1]),
                      "--set", override, "--set", "train.max_steps=1"])
         err = capsys.readouterr().err.strip().splitlines()
         assert code == 2 and len(err) == 1 and words in err[0] and "Traceback" not in err[0], err
+
+
+# --- impossible constructor values name their key -----------------------------------------------
+
+QM9_SMALL = Path(__file__).resolve().parent / "data" / "qm9_64.smi"
+
+#: (shipped config, key, impossible value, what the one line says after the key)
+IMPOSSIBLE = [
+    ("points/flow_matching.yaml", "network.depth", "0", "must be at least 1, got 0"),
+    ("points/flow_matching.yaml", "network.depth", "-2", "must be at least 1, got -2"),
+    ("points/flow_matching.yaml", "network.hidden", "0", "must be at least 1, got 0"),
+    ("points/flow_matching.yaml", "network.time_dim", "7", "must be even, got 7"),
+    ("points/flow_matching.yaml", "network.time_dim", "0", "must be at least 2, got 0"),
+    ("points/flow_matching.yaml", "network.aux_dim", "-1", "must not be negative"),
+    ("points/flow_matching.yaml", "network.time_embedding", "wavelet", "expected one of 'fourier', 'sinusoidal'"),
+    ("points/flow_matching.yaml", "process.sigma_min", "1.0", "must be in [0, 1), got 1.0"),
+    ("points/flow_matching.yaml", "process.sigma_min", "-0.1", "must be in [0, 1)"),
+    ("points/flow_matching.yaml", "process.coupling", "sinkhorn", "expected one of 'independent', 'ot'"),
+    ("points/flow_matching.yaml", "family.sample_steps", "0", "must be at least 1, got 0"),
+    ("points/flow_matching.yaml", "train.lr", "0", "must be positive, got 0.0"),
+    ("points/flow_matching.yaml", "train.lr", "-1e-3", "must be positive"),
+    ("points/flow_matching.yaml", "train.lr", ".inf", "must be finite"),
+    ("points/flow_matching.yaml", "train.batch_size", "0", "must be at least 1, got 0"),
+    ("points/flow_matching.yaml", "train.max_steps", "-5", "must be at least 1"),
+    ("points/flow_matching.yaml", "train.seed", "-1", "must not be negative"),
+    ("points/flow_matching.yaml", "train.seed", "4294967296", "must be at most 4294967295"),
+    ("points/flow_matching.yaml", "train.ema_decay", "1.0", "must be in [0, 1)"),
+    ("points/flow_matching.yaml", "train.lr_final_ratio", "1.5", "must be in [0, 1]"),
+    ("points/flow_matching.yaml", "train.weight_decay", ".nan", "must not be negative, got nan"),
+    ("points/flow_matching.yaml", "train.grad_clip", "0", "must be positive"),
+    ("points/ncsn.yaml", "process.sigma_min", "10.0", "must be less than sigma_max (5.0), got 10.0"),
+    ("points/ncsn.yaml", "process.sigma_min", "0", "must be positive"),
+    ("points/ncsn.yaml", "process.n_levels", "1", "must be at least 2, got 1"),
+    ("points/ddpm.yaml", "process.n_steps", "0", "must be at least 1, got 0"),
+    ("points/ddpm.yaml", "process.beta_min", "-0.1", "must not be negative"),
+    ("points/ddpm.yaml", "process.beta_max", "1.0", "must be less than 1.0, got 1.0"),
+    ("points/ddpm.yaml", "process.beta_min", "0.5", "must be at most beta_max"),
+    ("points/ddpm.yaml", "process.schedule", "quadratic", "expected one of"),
+    ("points/score_sde_vp.yaml", "process.beta_min", "-1", "must not be negative"),
+    ("points/score_sde_vp.yaml", "process.beta_max", "0", "must be positive"),
+    ("points/score_sde_ve.yaml", "process.sigma_min", "0", "must be positive"),
+    ("points/score_sde_ve.yaml", "process.sigma_min", "100", "must be less than sigma_max"),
+    ("points/pfgm.yaml", "process.z_min", "0", "must be positive"),
+    ("points/pfgm.yaml", "process.tau", "-1", "must be positive"),
+    ("points/pfgm.yaml", "process.max_prior_norm", "0", "must be positive"),
+    ("points/pfgm.yaml", "process.sigma_data", "0", "must be positive"),
+    ("points/realnvp.yaml", "network.n_couplings", "0", "must be at least 1, got 0"),
+    ("points/realnvp.yaml", "network.depth", "-1", "must not be negative, got -1"),
+    ("points/ffjord.yaml", "network.depth", "0", "must be at least 1, got 0"),
+    ("points/ffjord.yaml", "network.activation", "relu", "expected one of 'softplus', 'tanh'"),
+    ("digits/ddpm.yaml", "network.groups", "0", "must be at least 1, got 0"),
+    ("digits/ddpm.yaml", "network.dropout", "1.0", "must be in [0, 1), got 1.0"),
+    ("digits/ddpm.yaml", "network.channel_mults", "[]", "must be a non-empty list of integers"),
+    ("digits/ddpm.yaml", "network.base_channels", "0", "must be at least 1, got 0"),
+    ("qm9/demo.yaml", "network.heads", "3", "must divide hidden (64), got 3"),
+    ("qm9/demo.yaml", "network.heads", "0", "must be at least 1, got 0"),
+    ("qm9/demo.yaml", "network.layers", "0", "must be at least 1, got 0"),
+    ("qm9/demo.yaml", "network.edge_hidden", "0", "must be at least 1, got 0"),
+    ("qm9/demo.yaml", "network.reach_hops", "-1", "must not be negative"),
+]
+
+
+@pytest.mark.parametrize("name, key, value, reason", IMPOSSIBLE)
+def test_impossible_values_are_refused_with_their_key(tmp_path, capsys, name, key, value, reason):
+    """``genlab train CONFIG --set KEY=VALUE`` stops with one line naming the key; no run is made."""
+    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "configs" / name).read_text())
+    if config["data"]["name"] == "qm9":  # a small file in place of the QM9 cache
+        config["data"] = {"name": "smiles", "path": str(QM9_SMALL)}
+    elif config["data"]["name"] == "points":
+        config["data"].update(n_train=256, n_heldout=64)
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert main(["train", str(path), "--out", str(tmp_path / "run"), "--quiet", "--set", f"{key}={value}"]) == 2
+    one_line_error(capsys, f"{path}: key '{key}': {reason}")
+    assert not (tmp_path / "run" / "checkpoints").exists()

@@ -18,6 +18,7 @@ import math
 from torch import Tensor, nn
 
 from genlab.modalities.base import State
+from genlab.utils.checks import at_least, one_of
 
 _ACTIVATIONS = {"softplus": nn.Softplus, "tanh": nn.Tanh}
 
@@ -42,8 +43,9 @@ class ConcatSquashMLP(nn.Module):
     def __init__(self, shapes: dict[str, tuple[int, ...]], hidden: int = 64, depth: int = 3,
                  activation: str = "softplus") -> None:
         super().__init__()
-        if activation not in _ACTIVATIONS:
-            raise ValueError(f"activation must be one of {list(_ACTIVATIONS)}, got {activation!r}")
+        at_least("hidden", hidden, 1)
+        at_least("depth", depth, 1)
+        one_of("activation", activation, _ACTIVATIONS)
         dim = sum(math.prod(s) for s in shapes.values())
         widths = [dim] + [hidden] * depth + [dim]
         self.layers = nn.ModuleList(ConcatSquashLinear(a, b) for a, b in zip(widths[:-1], widths[1:]))

@@ -28,6 +28,7 @@ from torch import Tensor, nn
 from genlab.generative.flows import (ActNorm, AffineCoupling, Bijection, FlowSequence, Permutation, Squeeze,
                           Unsqueeze,                          alternating_mask, channel_mask, checkerboard_mask)
 from genlab.modalities.base import State
+from genlab.utils.checks import at_least, non_negative
 
 
 class MLPConditioner(nn.Module):
@@ -81,6 +82,13 @@ class ConvConditioner(nn.Module):
         return s_raw, t
 
 
+def _check_sizes(n_couplings: int, hidden: int, depth: int) -> None:
+    """``depth: 0`` is allowed: the conditioner is then linear (MLP) or one convolution in and out."""
+    at_least("n_couplings", n_couplings, 1)
+    at_least("hidden", hidden, 1)
+    non_negative("depth", depth)
+
+
 class StateFlow(nn.Module):
     """A :class:`~genlab.generative.flows.base.Bijection` on one tensor view of a state."""
 
@@ -106,6 +114,7 @@ class CouplingMLPFlow(StateFlow):
     def __init__(self, shapes: dict[str, tuple[int, ...]], n_couplings: int = 8, hidden: int = 128,
                  depth: int = 2, permute: bool = False, actnorm: bool = True) -> None:
         super().__init__()
+        _check_sizes(n_couplings, hidden, depth)
         dim = sum(math.prod(s) for s in shapes.values())
         if dim < 2:
             raise ValueError(f"a coupling flow needs at least 2 dimensions, got {dim}")
@@ -133,6 +142,7 @@ class CouplingConvFlow(StateFlow):
         super().__init__()
         if set(shapes) != {"x"} or len(shapes["x"]) != 3 or shapes["x"][1] % 2 or shapes["x"][2] % 2:
             raise ValueError(f"coupling_conv needs one image component {{'x': (C, H, W)}} with even H, W; got {shapes}")
+        _check_sizes(n_couplings, hidden, depth)
         C, H, W = shapes["x"]
         stages = [
             (lambda p: checkerboard_mask(C, H, W, p), C),

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from genlab.modalities.base import State
+from genlab.utils.checks import at_least, non_negative, one_of
 
 _ACTIVATIONS = {None: nn.Identity, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 
@@ -50,8 +51,7 @@ def _split(flat: Tensor, shapes: dict[str, tuple[int, ...]], n_params: int) -> S
 
 
 def _check_activation(out_activation: str | None) -> nn.Module:
-    if out_activation not in _ACTIVATIONS:
-        raise ValueError(f"out_activation must be one of {list(_ACTIVATIONS)}, got {out_activation!r}")
+    one_of("out_activation", out_activation, _ACTIVATIONS)
     return _ACTIVATIONS[out_activation]()
 
 
@@ -61,6 +61,8 @@ class MLPEncoder(nn.Module):
 
     def __init__(self, shapes: dict[str, tuple[int, ...]], hidden: int = 256, depth: int = 3) -> None:
         super().__init__()
+        at_least("hidden", hidden, 1)
+        non_negative("depth", depth)
         dim = sum(math.prod(s) for s in shapes.values())
         self.body = _mlp([dim] + [hidden] * depth)
         self.out_dim = hidden if depth else dim
@@ -76,6 +78,10 @@ class MLPDecoder(nn.Module):
     def __init__(self, shapes: dict[str, tuple[int, ...]], latent_dim: int = 2, hidden: int = 256,
                  depth: int = 3, n_params: int = 1, out_activation: str | None = None) -> None:
         super().__init__()
+        at_least("latent_dim", latent_dim, 1)
+        at_least("hidden", hidden, 1)
+        non_negative("depth", depth)
+        at_least("n_params", n_params, 1)
         self.shapes = {k: tuple(v) for k, v in shapes.items()}
         self.latent_dim, self.n_params = latent_dim, n_params
         dim = sum(math.prod(s) for s in self.shapes.values())
@@ -101,6 +107,8 @@ class ConvEncoder(nn.Module):
     def __init__(self, shapes: dict[str, tuple[int, ...]], channels: int = 32, features: int = 256) -> None:
         super().__init__()
         C, H, W = _image_shape(shapes, "conv_encoder")
+        at_least("channels", channels, 1)
+        at_least("features", features, 1)
         c = channels
         self.convs = nn.Sequential(
             nn.Conv2d(C, c, 3, padding=1), nn.LeakyReLU(0.2),
@@ -125,6 +133,9 @@ class ConvDecoder(nn.Module):
                  n_params: int = 1, out_activation: str | None = None) -> None:
         super().__init__()
         self.C, self.H, self.W = _image_shape(shapes, "conv_decoder")
+        at_least("latent_dim", latent_dim, 1)
+        at_least("channels", channels, 1)
+        at_least("n_params", n_params, 1)
         self.latent_dim, self.n_params = latent_dim, n_params
         c = channels
         self.mid = (math.ceil(self.H / 2), math.ceil(self.W / 2))

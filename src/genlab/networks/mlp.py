@@ -8,7 +8,8 @@ import math
 from torch import Tensor, nn
 
 from genlab.modalities.base import State
-from genlab.networks.embedding import TIME_EMBEDDINGS
+from genlab.networks.embedding import build_time_embedding
+from genlab.utils.checks import at_least, non_negative
 
 
 class _Block(nn.Module):
@@ -33,10 +34,13 @@ class TimeMLP(nn.Module):
     def __init__(self, shapes: dict[str, tuple[int, ...]], hidden: int = 256, depth: int = 3,
                  time_embedding: str = "sinusoidal", time_dim: int = 64, aux_dim: int = 0) -> None:
         super().__init__()
+        at_least("hidden", hidden, 1)
+        at_least("depth", depth, 1)  # with no block, the output would not depend on t
+        non_negative("aux_dim", aux_dim)
         self.shapes = {k: tuple(v) for k, v in shapes.items()}
         self.in_dim = sum(math.prod(s) for s in self.shapes.values())
         self.aux_dim = aux_dim
-        self.embed = TIME_EMBEDDINGS.get(time_embedding)(time_dim)
+        self.embed = build_time_embedding(time_embedding, time_dim)
         self.time_mlp = nn.Sequential(nn.Linear(time_dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden))
         self.inp = nn.Linear(self.in_dim, hidden)
         self.blocks = nn.ModuleList(_Block(hidden) for _ in range(depth))

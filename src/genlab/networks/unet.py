@@ -12,7 +12,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from genlab.modalities.base import State
-from genlab.networks.embedding import TIME_EMBEDDINGS
+from genlab.networks.embedding import build_time_embedding
+from genlab.utils.checks import ImpossibleValue, at_least, in_unit_interval, non_negative
 
 
 def _norm(channels: int, groups: int) -> nn.GroupNorm:
@@ -48,9 +49,16 @@ class UNet(nn.Module):
         super().__init__()
         if set(shapes) != {"x"} or len(shapes["x"]) != 3:
             raise ValueError(f"UNet needs one image component {{'x': (C, H, W)}}, got {shapes}")
+        at_least("base_channels", base_channels, 1)
+        if not channel_mults or not all(isinstance(m, int) and not isinstance(m, bool) and m >= 1
+                                        for m in channel_mults):
+            raise ImpossibleValue("channel_mults", "must be a non-empty list of integers ≥ 1", channel_mults)
+        non_negative("aux_dim", aux_dim)
+        at_least("groups", groups, 1)
+        in_unit_interval("dropout", dropout, closed_high=False)
         channels = shapes["x"][0]
         t_hidden = 4 * base_channels
-        self.embed = TIME_EMBEDDINGS.get(time_embedding)(time_dim)
+        self.embed = build_time_embedding(time_embedding, time_dim)
         self.time_mlp = nn.Sequential(nn.Linear(time_dim, t_hidden), nn.SiLU(), nn.Linear(t_hidden, t_hidden))
         widths = [base_channels * m for m in channel_mults]
         self.conv_in = nn.Conv2d(channels, widths[0], 3, padding=1)

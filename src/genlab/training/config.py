@@ -15,6 +15,8 @@ from genlab.config import typed_kwargs
 from genlab.errors import ConfigError
 from genlab.registry import check_kwargs
 from genlab.training.lr_schedule import LR_DECAYS
+from genlab.utils.checks import (ImpossibleValue, at_least, at_most, finite, in_unit_interval, non_negative, one_of,
+                                 positive)
 
 #: keys that may change when a run is resumed: they do not alter the optimisation trajectory
 RESUMABLE_KEYS = frozenset(
@@ -23,6 +25,8 @@ RESUMABLE_KEYS = frozenset(
 #: keys that set the length of a decaying learning-rate schedule: fixed on resume unless it is constant
 BUDGET_KEYS = frozenset({"max_steps", "max_minutes"})
 
+#: seeds numpy (and so Lightning's seed_everything) accepts: 0 .. 2**32 - 1
+MAX_SEED = 2**32 - 1
 #: Lightning's accelerator and precision names
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
 PRECISIONS = ("32-true", "64-true", "16-true", "bf16-true", "16-mixed", "bf16-mixed", "transformer-engine",
@@ -79,30 +83,33 @@ class TrainConfig:
         return out
 
     def validate(self) -> None:
-        positive = ("max_steps", "batch_size", "log_every", "checkpoint_every", "val_batches", "devices",
-                    "num_nodes")
-        for key in positive:
-            if getattr(self, key) < 1:
-                raise ConfigError(f"must be at least 1, got {getattr(self, key)}", key=f"train.{key}")
-        for key in ("warmup_steps", "val_every", "num_workers", "weight_decay"):
-            if getattr(self, key) < 0:
-                raise ConfigError(f"must not be negative, got {getattr(self, key)}", key=f"train.{key}")
-        if self.max_minutes is not None and not self.max_minutes > 0:
-            raise ConfigError(f"must be positive or null, got {self.max_minutes}", key="train.max_minutes")
-        if not self.lr > 0:
-            raise ConfigError(f"must be positive, got {self.lr}", key="train.lr")
-        if self.lr_schedule not in LR_DECAYS:
-            raise ConfigError(f"expected one of {', '.join(LR_DECAYS)}, got {self.lr_schedule!r}", key="train.lr_schedule")
-        if not 0.0 <= self.lr_final_ratio <= 1.0:
-            raise ConfigError(f"must be in [0, 1], got {self.lr_final_ratio}", key="train.lr_final_ratio")
-        if self.ema_decay is not None and not 0.0 <= self.ema_decay < 1.0:
-            raise ConfigError(f"must be in [0, 1), got {self.ema_decay}", key="train.ema_decay")
-        if self.accelerator not in ACCELERATORS:
-            raise ConfigError(f"expected one of {', '.join(ACCELERATORS)}, got {self.accelerator!r}", key="train.accelerator")
-        if self.precision not in PRECISIONS:
-            raise ConfigError(f"expected one of {', '.join(PRECISIONS)}, got {self.precision!r}", key="train.precision")
-        if self.grad_clip is not None and not self.grad_clip > 0:
-            raise ConfigError(f"must be positive or null, got {self.grad_clip}", key="train.grad_clip")
+        try:
+            self._check_values()
+        except ImpossibleValue as exc:
+            raise ConfigError(exc.reason, key=f"train.{exc.argument}") from None
+
+    def _check_values(self) -> None:
+        for key in ("max_steps", "batch_size", "log_every", "checkpoint_every", "val_batches", "devices",
+                    "num_nodes"):
+            at_least(key, getattr(self, key), 1)
+        for key in ("warmup_steps", "val_every", "num_workers"):
+            non_negative(key, getattr(self, key))
+        non_negative("weight_decay", self.weight_decay)
+        finite("weight_decay", self.weight_decay)
+        positive("lr", self.lr)
+        finite("lr", self.lr)
+        one_of("lr_schedule", self.lr_schedule, LR_DECAYS)
+        in_unit_interval("lr_final_ratio", self.lr_final_ratio)
+        if self.ema_decay is not None:
+            in_unit_interval("ema_decay", self.ema_decay, closed_high=False)
+        if self.grad_clip is not None:
+            positive("grad_clip", self.grad_clip)
+        if self.max_minutes is not None:
+            positive("max_minutes", self.max_minutes)
+        non_negative("seed", self.seed)
+        at_most("seed", self.seed, MAX_SEED)
+        one_of("accelerator", self.accelerator, ACCELERATORS)
+        one_of("precision", self.precision, PRECISIONS)
 
 
 def _betas(value: Any) -> tuple[float, float]:

@@ -15,6 +15,7 @@ from torch import Tensor
 from genlab.generative.processes.base import GaussianPath, PathSample
 from genlab.registry import Registry
 from genlab.utils.broadcast import expand_like
+from genlab.utils.checks import at_least, at_most, less_than, non_negative, one_of
 
 #: name -> function (n_steps, beta_min, beta_max, cosine_s) -> betas (N,) float64
 BETA_SCHEDULES: Registry = Registry("beta schedule")
@@ -43,6 +44,12 @@ class DDPMProcess(GaussianPath):
 
     def __init__(self, schedule: str = "linear", n_steps: int = 1000, beta_min: float = 1e-4,
                  beta_max: float = 0.02, cosine_s: float = 0.008) -> None:
+        one_of("schedule", schedule, BETA_SCHEDULES.names())
+        at_least("n_steps", n_steps, 1)
+        non_negative("beta_min", beta_min)
+        at_most("beta_min", beta_min, beta_max, bound="beta_max")
+        less_than("beta_max", beta_max, 1.0)  # β = 1 would erase the data in one step (ᾱ = 0)
+        non_negative("cosine_s", cosine_s)
         self.schedule = schedule
         self.n_steps = n_steps
         betas = BETA_SCHEDULES.get(schedule)(n_steps, beta_min, beta_max, cosine_s)  # (N,)

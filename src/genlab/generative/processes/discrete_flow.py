@@ -36,6 +36,7 @@ import torch
 from torch import Tensor
 
 from genlab.utils.broadcast import expand_like
+from genlab.utils.checks import one_of
 
 #: κ(t): the fraction of variables that are prior draws at time t; κ(0) = 0, κ(1) = 1
 KAPPAS: dict[str, Callable[[Tensor], Tensor]] = {
@@ -48,8 +49,7 @@ class DiscreteFlowProcess:
     """``DiscreteFlowProcess(schedule)``: the mixture path above with κ from :data:`KAPPAS`."""
 
     def __init__(self, schedule: str = "linear") -> None:
-        if schedule not in KAPPAS:
-            raise ValueError(f"unknown schedule '{schedule}'; known: {', '.join(KAPPAS)}")
+        one_of("schedule", schedule, KAPPAS)
         self.schedule = schedule
         self.kappa = KAPPAS[schedule]
 

@@ -20,6 +20,7 @@ from torch import Tensor
 from genlab.generative.processes.base import GaussianPath, PathSample
 from genlab.registry import Registry
 from genlab.utils.broadcast import expand_like
+from genlab.utils.checks import in_unit_interval, one_of
 
 #: name -> fn(x_0, x_1) -> index (B,) such that (x_0, x_1[index]) are the training pairs
 COUPLINGS: Registry = Registry("coupling")
@@ -47,6 +48,8 @@ class FlowMatchingProcess(GaussianPath):
     prior_std = 1.0
 
     def __init__(self, coupling: str = "independent", sigma_min: float = 0.0) -> None:
+        one_of("coupling", coupling, COUPLINGS.names())
+        in_unit_interval("sigma_min", sigma_min, closed_high=False)  # σ_min = 1: x_t never reaches the data
         self.coupling = coupling
         self._couple = COUPLINGS.get(coupling)
         self.sigma_min = sigma_min

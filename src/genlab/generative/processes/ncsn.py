@@ -15,14 +15,16 @@ import torch
 from torch import Tensor
 
 from genlab.generative.processes.base import GaussianPath, PathSample
+from genlab.utils.checks import at_least, less_than, positive
 
 
 class NCSNProcess(GaussianPath):
     """Geometric σ ladder of ``n_levels`` levels between ``sigma_max`` and ``sigma_min``."""
 
     def __init__(self, sigma_min: float = 0.01, sigma_max: float = 1.0, n_levels: int = 10) -> None:
-        if not 0 < sigma_min < sigma_max or n_levels < 2:
-            raise ValueError("need 0 < sigma_min < sigma_max and n_levels >= 2")
+        positive("sigma_min", sigma_min)
+        less_than("sigma_min", sigma_min, sigma_max, bound="sigma_max")
+        at_least("n_levels", n_levels, 2)
         self.sigma_min, self.sigma_max, self.n_levels = sigma_min, sigma_max, n_levels
         self.prior_std = sigma_max
 

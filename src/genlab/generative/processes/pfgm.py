@@ -37,6 +37,7 @@ import torch
 from torch import Tensor
 
 from genlab.utils.broadcast import expand_like
+from genlab.utils.checks import less_than, non_negative, positive
 
 
 class PFGMProcess:
@@ -45,10 +46,15 @@ class PFGMProcess:
     def __init__(self, sigma: float = 0.01, tau: float = 0.03, m_max: float = 300.0, gamma: float = 5.0,
                  z_min: float = 1e-3, z_max: float = 40.0, max_prior_norm: float | None = None,
                  sigma_data: float = 1.0) -> None:
-        if not 0 < z_min < z_max:
-            raise ValueError("need 0 < z_min < z_max")
-        if max_prior_norm is not None and max_prior_norm <= 0:
-            raise ValueError("max_prior_norm must be positive (or None for no clipping)")
+        positive("sigma", sigma)
+        positive("tau", tau)  # (1 + τ)^m spreads the perturbation radii; τ = 0 would not
+        positive("m_max", m_max)
+        non_negative("gamma", gamma)
+        positive("z_min", z_min)
+        less_than("z_min", z_min, z_max, bound="z_max")
+        if max_prior_norm is not None:  # None: no clipping
+            positive("max_prior_norm", max_prior_norm)
+        positive("sigma_data", sigma_data)
         self.sigma, self.tau, self.m_max, self.gamma = sigma, tau, m_max, gamma
         self.z_min, self.z_max = z_min, z_max
         self.max_prior_norm, self.sigma_data = max_prior_norm, sigma_data

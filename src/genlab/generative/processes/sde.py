@@ -21,6 +21,7 @@ from torch import Tensor
 from genlab.generative.processes.base import GaussianPath, PathSample
 from genlab.registry import Registry
 from genlab.utils.broadcast import expand_like
+from genlab.utils.checks import at_most, less_than, non_negative, positive
 
 #: continuous-time DSM weightings λ(t) (Song et al. 2021, eq. 7): name -> fn(sde, t) -> (B,)
 SDE_WEIGHTINGS: Registry = Registry("sde weighting")
@@ -78,6 +79,9 @@ class _BetaSchedule:
     prior_std = 1.0
 
     def __init__(self, beta_min: float = 0.1, beta_max: float = 20.0) -> None:
+        non_negative("beta_min", beta_min)
+        positive("beta_max", beta_max)  # β ≡ 0 would leave the data unperturbed
+        at_most("beta_min", beta_min, beta_max, bound="beta_max")
         self.beta_min, self.beta_max = beta_min, beta_max
 
     def drift_coeff(self, t: Tensor) -> Tensor:
@@ -126,6 +130,8 @@ class VESDE(SDE):
     """
 
     def __init__(self, sigma_min: float = 0.01, sigma_max: float = 50.0) -> None:
+        positive("sigma_min", sigma_min)
+        less_than("sigma_min", sigma_min, sigma_max, bound="sigma_max")
         self.sigma_min, self.sigma_max = sigma_min, sigma_max
         self.prior_std = sigma_max
 

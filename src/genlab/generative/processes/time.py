@@ -25,6 +25,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from genlab.utils.checks import at_least, in_unit_interval, positive
+
 #: time of the data distribution
 T_DATA: float = 0.0
 #: time of the prior distribution
@@ -37,10 +39,8 @@ def reverse_grid(steps: int, t_end: float = T_DATA, t_start: float = T_PRIOR,
     t_k = t_end + (t_start - t_end)(1 - k/steps)^power. ``power = 1`` spaces them equally;
     ``power > 1`` crowds them towards the data (the sample-time distortion of DeFoG, Qin et al.
     2025: their "polydec" is power 2)."""
-    if steps < 1:
-        raise ValueError(f"steps must be >= 1, got {steps}")
-    if not power > 0:
-        raise ValueError(f"power must be positive, got {power}")
+    at_least("steps", steps, 1)
+    positive("power", power)
     if power == 1.0:
         return torch.linspace(t_start, t_end, steps + 1, device=device, dtype=torch.float64).float()
     u = torch.linspace(0.0, 1.0, steps + 1, device=device, dtype=torch.float64)  # (S+1,)
@@ -50,6 +50,7 @@ def reverse_grid(steps: int, t_end: float = T_DATA, t_start: float = T_PRIOR,
 def uniform_times(n: int, t_eps: float = 0.0, device: torch.device | str = "cpu",
                   generator: torch.Generator | None = None) -> Tensor:
     """Training times t ~ U(t_eps, 1), (n,)."""
+    in_unit_interval("t_eps", t_eps, closed_high=False)
     u = torch.rand(n, generator=generator,
                    device=device if generator is None else generator.device).to(device)  # (n,)
     return t_eps + (T_PRIOR - t_eps) * u

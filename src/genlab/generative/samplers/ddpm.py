@@ -11,6 +11,7 @@ from genlab.generative.processes.ddpm import DDPMProcess
 from genlab.registry import Registry
 from genlab.generative.samplers.base import CountedFn, ModelFn, SamplerOutput
 from genlab.utils.broadcast import expand_like
+from genlab.utils.checks import at_least, at_most, non_negative, one_of
 
 #: reverse-step variance σ_i² of the ancestral sampler (Ho et al. 2020, §3.2):
 #: name -> fn(ᾱ_t, ᾱ_prev) -> (B,)
@@ -29,12 +30,21 @@ def posterior_variance(alpha_bar_t: Tensor, alpha_bar_prev: Tensor) -> Tensor:
     return (1 - alpha_bar_prev) / (1 - alpha_bar_t) * (1 - alpha_bar_t / alpha_bar_prev)
 
 
+def check_steps(process: DDPMProcess, steps: int | None) -> None:
+    """``steps`` (None: all N) must pick distinct lattice points, so 1 ≤ steps ≤ N."""
+    if steps is not None:
+        at_least("steps", steps, 1)
+        at_most("steps", steps, process.n_steps, bound="the process's n_steps")
+
+
 def ddpm_ancestral(eps_fn: ModelFn, process: DDPMProcess, x_1: State, modality: Modality,
                    steps: int | None = None, variance: str = "beta",
                    generator: torch.Generator | None = None) -> SamplerOutput:
     """Ho et al. (2020), Algorithm 2:
     x_{i-1} = (x_i - β_i/sqrt(1 - ᾱ_i) ε_θ(x_i, i)) / sqrt(α_i) + σ_i z, no noise at the last step.
     With ``steps < N`` the step uses α = ᾱ_t/ᾱ_prev between lattice points t > t_prev."""
+    check_steps(process, steps)
+    one_of("variance", variance, ANCESTRAL_VARIANCES.names())
     eps_fn = CountedFn(eps_fn)
     sigma2_fn = ANCESTRAL_VARIANCES.get(variance)
     times = process.times(steps).to(x_1.device)  # (S+1,) from 1 down to 0
@@ -63,6 +73,8 @@ def ddim(eps_fn: ModelFn, process: DDPMProcess, x_1: State, modality: Modality,
     x_prev = sqrt(ᾱ_prev) x̂_0 + sqrt(1 - ᾱ_prev - σ²) ε_θ + σ z,
     x̂_0 = (x_t - sqrt(1 - ᾱ_t) ε_θ)/sqrt(ᾱ_t), σ = η sqrt((1-ᾱ_prev)/(1-ᾱ_t)) sqrt(1 - ᾱ_t/ᾱ_prev)
     (eq. 16); η = 0 is the deterministic DDIM."""
+    check_steps(process, steps)
+    non_negative("eta", eta)
     eps_fn = CountedFn(eps_fn)
     times = process.times(steps).to(x_1.device)  # (S+1,)
     B = x_1.batch_size

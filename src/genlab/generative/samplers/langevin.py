@@ -9,6 +9,7 @@ from torch import Tensor
 
 from genlab.modalities.base import Modality, State
 from genlab.generative.samplers.base import CountedFn, ModelFn, SamplerOutput
+from genlab.utils.checks import at_least, positive
 
 
 def annealed_langevin(score_fn: ModelFn, sigmas: Tensor, times: Tensor, x_init: State, modality: Modality,
@@ -20,6 +21,8 @@ def annealed_langevin(score_fn: ModelFn, sigmas: Tensor, times: Tensor, x_init: 
     ``denoise`` adds the final step x ← x + σ_L² s_θ(x, σ_L) (Tweedie's formula; Song & Ermon
     2020, §4.3 / Jolicoeur-Martineau et al. 2021), costing one more evaluation.
     """
+    at_least("n_steps_each", n_steps_each, 1)
+    positive("step_lr", step_lr)
     score_fn = CountedFn(score_fn)
     B = x_init.batch_size
     sigma_L = float(sigmas[-1])

@@ -35,7 +35,8 @@ from torchdiffeq import odeint
 
 from genlab.modalities.base import Modality, State
 from genlab.generative.samplers.base import CountedFn, ModelFn
-from genlab.generative.samplers.ode import FIXED_GRID_METHODS
+from genlab.generative.samplers.ode import ADAPTIVE_METHODS, FIXED_GRID_METHODS
+from genlab.utils.checks import at_least, in_unit_interval, non_negative, one_of, positive
 
 
 @dataclass
@@ -83,6 +84,13 @@ def ode_log_likelihood(velocity_fn: ModelFn, x_0: State, modality: Modality,
                        steps: int = 100, rtol: float = 1e-5, atol: float = 1e-5, exact_max_dims: int = 4,
                        data_scale: float = 1.0, generator: torch.Generator | None = None) -> LikelihoodResult:
     """log p_0(x_0) by integrating (x, ∫∇·v) from ``t_0`` to 1 with torchdiffeq."""
+    in_unit_interval("t_0", t_0, closed_high=False)
+    one_of("method", method, FIXED_GRID_METHODS + ADAPTIVE_METHODS)
+    at_least("steps", steps, 1)
+    positive("rtol", rtol)
+    positive("atol", atol)
+    non_negative("exact_max_dims", exact_max_dims)
+    positive("data_scale", data_scale)
     counted = CountedFn(velocity_fn)
     flat0 = x_0.flatten().detach()  # (B, D)
     B, D = flat0.shape

@@ -16,6 +16,7 @@ from torchdiffeq import odeint
 from genlab.modalities.base import Modality, State
 from genlab.generative.processes.time import T_PRIOR, reverse_grid
 from genlab.generative.samplers.base import CountedFn, ModelFn, SamplerOutput
+from genlab.utils.checks import at_least, less_than, one_of, positive
 
 #: methods that integrate on the given time grid (others are adaptive)
 FIXED_GRID_METHODS = ("euler", "midpoint", "rk4", "explicit_adams", "implicit_adams")
@@ -23,13 +24,16 @@ FIXED_GRID_METHODS = ("euler", "midpoint", "rk4", "explicit_adams", "implicit_ad
 ADAPTIVE_METHODS = ("dopri5", "dopri8", "bosh3", "fehlberg2", "adaptive_heun")
 
 
-def check_ode_settings(method: str, steps: int | None) -> None:
-    """Reject an unknown ODE method or a non-positive step count when a family is built, not
-    half-way through sampling (the registry reports the ValueError as a one-line config error)."""
-    if method not in FIXED_GRID_METHODS + ADAPTIVE_METHODS:
-        raise ValueError(f"unknown ode_method '{method}'; known: {', '.join(FIXED_GRID_METHODS + ADAPTIVE_METHODS)}")
-    if steps is not None and steps < 1:
-        raise ValueError(f"sample_steps must be at least 1, got {steps}")
+def check_ode_settings(method: str, steps: int | None, rtol: float | None = None, atol: float | None = None) -> None:
+    """Reject an unknown ODE method, a step count below 1 or a tolerance ≤ 0 when a family is
+    built, not half-way through sampling; the names are the families' config keys
+    (``ode_method``, ``sample_steps``, ``rtol``, ``atol``)."""
+    one_of("ode_method", method, FIXED_GRID_METHODS + ADAPTIVE_METHODS)
+    if steps is not None:
+        at_least("sample_steps", steps, 1)
+    for name, tolerance in (("rtol", rtol), ("atol", atol)):
+        if tolerance is not None:
+            positive(name, tolerance)
 
 
 def as_ode_func(velocity_fn: ModelFn, like: State, modality: Modality, t_range: tuple[float, float]):
@@ -51,6 +55,11 @@ def ode_sample(velocity_fn: ModelFn, x_1: State, modality: Modality, method: str
                steps: int = 100, rtol: float = 1e-5, atol: float = 1e-5, t_end: float = 0.0,
                t_start: float = T_PRIOR) -> SamplerOutput:
     """Integrate dx/dt = v(x, t) from ``t_start`` down to ``t_end``."""
+    one_of("method", method, FIXED_GRID_METHODS + ADAPTIVE_METHODS)
+    at_least("steps", steps, 1)
+    positive("rtol", rtol)
+    positive("atol", atol)
+    less_than("t_end", t_end, t_start, bound="t_start")
     counted = CountedFn(velocity_fn)
     func, names = as_ode_func(counted, x_1, modality, (t_start, t_end))
     options = {}

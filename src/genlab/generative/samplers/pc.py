@@ -27,6 +27,7 @@ from genlab.generative.processes.time import reverse_grid
 from genlab.registry import Registry
 from genlab.generative.samplers.base import CountedFn, ModelFn, SamplerOutput
 from genlab.utils.broadcast import expand_like
+from genlab.utils.checks import at_least, in_unit_interval, non_negative, one_of
 
 PREDICTORS: Registry[Callable[..., tuple[State, State]]] = Registry("predictor")
 CORRECTORS: Registry[Callable[..., tuple[State, State]]] = Registry("corrector")
@@ -86,11 +87,23 @@ def no_corrector(x: State, t: Tensor, score_fn: ModelFn, modality: Modality, snr
     return x, x
 
 
+def check_pc_settings(predictor: str, corrector: str, steps: int, snr: float, n_corrector_steps: int,
+                      t_eps: float) -> None:
+    """Refuse settings no SDE makes meaningful (a family can call this when it is built)."""
+    one_of("predictor", predictor, PREDICTORS.names())
+    one_of("corrector", corrector, CORRECTORS.names())
+    at_least("steps", steps, 1)
+    non_negative("snr", snr)
+    non_negative("n_corrector_steps", n_corrector_steps)
+    in_unit_interval("t_eps", t_eps, closed_high=False)
+
+
 def pc_sample(score_fn: ModelFn, sde: SDE, x_1: State, modality: Modality, predictor: str = "reverse_diffusion",
               corrector: str = "langevin", steps: int = 500, snr: float = 0.16, n_corrector_steps: int = 1,
               t_eps: float = 1e-3, denoise: bool = True,
               generator: torch.Generator | None = None) -> SamplerOutput:
     """Song et al. (2021), Algorithm 1 (generic PC) on ``steps`` equal steps from t = 1 to ``t_eps``."""
+    check_pc_settings(predictor, corrector, steps, snr, n_corrector_steps, t_eps)
     score_fn = CountedFn(score_fn)
     predict, correct = PREDICTORS.get(predictor), CORRECTORS.get(corrector)
     times = reverse_grid(steps, t_end=t_eps, device=x_1.device)  # (S+1,)
