@@ -10,10 +10,12 @@ save and resume (``trainer.fit(ckpt_path=...)``) go through it. A checkpoint pat
   state, numpy/python RNG states as lists and ints), with ``{"$tensor": name}`` where a tensor was.
 
 Both files carry the same random token; a pair that was not written together is refused. Each
-file is written atomically (temporary file, flush, fsync, ``os.replace``), the tensors first;
-until the new JSON is in place the previous tensors stay reachable as ``DIR/last.previous.safetensors``
-(a hard link), so a process killed at any moment of a save leaves a loadable checkpoint: the new
-pair or the previous one. The JSON also records the genlab version that wrote it.
+file is written atomically (:func:`genlab.utils.atomic.atomic_write`: a hidden temporary file
+beside it, fsync, ``os.replace``), the tensors first; until the new JSON is in place the previous
+tensors stay reachable as ``DIR/last.previous.safetensors`` (a hard link), so a process killed at
+any moment of a save leaves a loadable checkpoint: the new pair or the previous one, plus at
+worst a stray temporary that training removes when it next starts. The JSON also records the
+genlab version that wrote it.
 
 JSON encoding of what plain JSON cannot hold (each a one-key object whose key starts with ``$``):
 ``$tensor``, ``$tuple``, ``$dict`` (keys that are not strings, or that start with ``$``),
@@ -41,6 +43,7 @@ from safetensors.torch import load_file, save_file
 
 from genlab import __version__
 from genlab.errors import GenlabError
+from genlab.utils import atomic
 
 FORMAT = "genlab-checkpoint"
 VERSION = 1
@@ -119,7 +122,7 @@ def save_tree(tree: Mapping[str, Any], path: str | Path) -> None:
             os.link(tensor_file, backup)
         except OSError:  # a file system without hard links
             shutil.copyfile(tensor_file, backup)
-    _atomic(tensor_file, lambda tmp: save_file(tensors, str(tmp), metadata={_TOKEN_KEY: token}))
+    atomic.atomic_write(tensor_file, lambda tmp: save_file(tensors, str(tmp), metadata={_TOKEN_KEY: token}))
     document = {"format": FORMAT, "version": VERSION, "genlab_version": __version__, "token": token, "tree": encoded}
     write_json(json_file, document)
     backup.unlink(missing_ok=True)
@@ -180,9 +183,8 @@ def _json_token(json_file: Path) -> str | None:
 
 
 def write_json(path: str | Path, obj: Any) -> None:
-    """Write ``obj`` as indented JSON, atomically."""
-    text = json.dumps(obj, indent=1, allow_nan=False) + "\n"
-    _atomic(Path(path), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    """Write ``obj`` as indented JSON (NaN and infinities refused), atomically."""
+    atomic.atomic_write_json(path, obj)
 
 
 def save_weights(state_dict: Mapping[str, torch.Tensor], path: str | Path, metadata: Mapping[str, str] | None = None) -> None:
@@ -190,31 +192,7 @@ def save_weights(state_dict: Mapping[str, torch.Tensor], path: str | Path, metad
     The metadata records the genlab version and :data:`WEIGHTS_VERSION`."""
     tensors = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in state_dict.items()}
     metadata = {"genlab_version": __version__, "format_version": str(WEIGHTS_VERSION), **(metadata or {})}
-    _atomic(Path(path), lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
-
-
-def _atomic(path: Path, write: Any) -> None:
-    """Write through ``write(tmp_path)``, fsync, then rename over ``path``; fsync the folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    try:
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:  # platforms without directory handles
-        return
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    atomic.atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
 
 
 # --- the tree <-> JSON codec -------------------------------------------------------------------
