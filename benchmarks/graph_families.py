@@ -32,6 +32,7 @@ from genlab.api import load, read_config, train
 from genlab.data.molecules import load_molecules
 from genlab.generative.families.kl_schedule import gaussian_kl
 from genlab.metrics.samples import judge_graphs
+from genlab.paths import shipped_config
 
 #: family -> (config file, overrides applied to it for the CPU budget)
 BUDGET: dict[str, tuple[str, dict]] = {
@@ -108,7 +109,7 @@ def main() -> None:
     run_dir = Path(args.out) / args.family
     start, start_cpu = time.perf_counter(), time.process_time()
     if not args.eval_only:
-        config = merge(yaml.safe_load(Path(f"configs/qm9/{config_name}.yaml").read_text()), overrides)
+        config = merge(yaml.safe_load(shipped_config(f"qm9/{config_name}.yaml").read_text()), overrides)
         train(read_config(config, args.set), run_dir, progress=False)
     train_seconds, train_cpu = time.perf_counter() - start, time.process_time() - start_cpu
     run = load(run_dir)

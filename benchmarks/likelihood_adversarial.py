@@ -48,8 +48,7 @@ import torch
 from genlab.api import read_config, train
 from genlab.data.points import make_points
 from genlab.metrics.points import sliced_wasserstein
-
-ROOT = Path(__file__).resolve().parents[1]
+from genlab.paths import shipped_config
 NAMES = ("realnvp", "ffjord", "vae", "aae", "gan", "wgan", "wgan_gp")
 DIGITS_NAMES = ("realnvp", "ffjord", "vae", "aae", "gan", "wgan_gp")  # configs/digits/ has no "wgan"
 DIGITS_STEPS = 300  # the digits table's training steps (batch 64)
@@ -155,7 +154,7 @@ def main() -> None:
     fresh = make_points("8gaussians", 5000, np.random.default_rng(123)).astype(np.float32)
     for name in args.only:
         overrides = {"train.max_steps": args.steps[name]} if name in args.steps else {}
-        config = read_config(ROOT / "configs" / "points" / f"{name}.yaml", overrides)
+        config = read_config(shipped_config(f"points/{name}.yaml"), overrides)
         start = time.time()
         run = train(config, args.out / f"{name}_{config['train']['max_steps']}", progress=False)
         train_s = time.time() - start

@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from genlab.paths import shipped_config
+
 FAMILIES = ["ddpm", "ncsn", "score_sde_vp", "score_sde_subvp", "score_sde_ve", "pfgm", "flow_matching"]
 LIKELIHOOD = {"score_sde_vp", "score_sde_subvp", "score_sde_ve", "flow_matching"}
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,7 +97,7 @@ def bench_one(name: str, family: str, out: Path, steps: int) -> dict:
     cfg = SETTINGS[name]
     run_dir = out / name / family
     overrides = [f"train.max_steps={steps}", *cfg["set"]]
-    train_args = ["train", str(ROOT / "configs" / cfg["configs"] / f"{family}.yaml"), "--out", str(run_dir), "--quiet"]
+    train_args = ["train", str(shipped_config(f"{cfg['configs']}/{family}.yaml")), "--out", str(run_dir), "--quiet"]
     for o in overrides:
         train_args += ["--set", o]
     row: dict = {"set": name, "family": family, "train_steps": steps, "overrides": overrides}

@@ -19,6 +19,7 @@ from genlab.config import apply_overrides, load_config
 from genlab.errors import ConfigError
 from genlab.evaluation.registry import evaluator_for
 from genlab.generative.families.base import SampleResult
+from genlab.paths import find_config
 from genlab.sampling.run import Run
 from genlab.sampling.run_dir import RunDir
 
@@ -54,9 +55,9 @@ def train(config: str | Path | Mapping[str, Any], out: str | Path,
     """Train the config (a file or a mapping) into the new run directory ``out``."""
     from genlab.training.trainer import train as _train
 
-    source = None if isinstance(config, Mapping) else Path(config)
+    source = None if isinstance(config, Mapping) else find_config(config)  # a path, or a shipped config's name
     try:
-        return _train(read_config(config, overrides), out, progress=progress)
+        return _train(read_config(source or config, overrides), out, progress=progress)
     except ConfigError as exc:  # name the file the bad key came from
         if exc.path is None and source is not None:
             exc.path = str(source)

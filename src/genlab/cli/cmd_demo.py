@@ -18,9 +18,10 @@ import time
 from pathlib import Path
 
 from genlab.errors import GenlabError
+from genlab.paths import shipped_config
 
-#: the demo config, shipped next to the package sources (repo layout) or given with --config
-DEFAULT_CONFIG = Path(__file__).resolve().parents[3] / "configs" / "qm9" / "demo.yaml"
+#: the demo config, shipped with the package (the repository's configs/), or given with --config
+DEFAULT_CONFIG = shipped_config("qm9/demo.yaml")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -35,6 +35,7 @@ from typing import Any, Iterable
 from genlab.errors import ConfigError, GenlabError
 from genlab.evaluation.registry import evaluator_for, evaluator_for_dataset
 from genlab.evaluation.report import _PAGE, _anchors, _section
+from genlab.paths import configs_dir
 from genlab.utils.atomic import atomic_write_json, atomic_write_text
 
 #: the config folders a bench compares (configs/<name>/), each named after the data its evaluator scores
@@ -86,9 +87,11 @@ class BenchRow:
     metrics: dict[str, Any]
 
 
-def family_configs(modality: str, families: Iterable[str] | None = None, root: str | Path = "configs") -> dict[str, Path]:
-    """``{name: config path}`` of ``root/<modality>/*.yaml``; ``families`` picks some by name."""
-    folder = Path(root) / modality
+def family_configs(modality: str, families: Iterable[str] | None = None,
+                   root: str | Path | None = None) -> dict[str, Path]:
+    """``{name: config path}`` of ``root/<modality>/*.yaml`` (default root: the shipped configs);
+    ``families`` picks some by name."""
+    folder = Path(root if root is not None else configs_dir()) / modality
     found = {p.stem: p for p in sorted(folder.glob("*.yaml")) if p.stem not in SKIPPED_CONFIGS}
     if not found:
         raise GenlabError("no family configs (*.yaml) here", path=folder)
@@ -101,7 +104,7 @@ def family_configs(modality: str, families: Iterable[str] | None = None, root: s
 
 
 def bench(settings: BenchSettings, out: str | Path, families: Iterable[str] | None = None, seeds: int = 1,
-          configs_root: str | Path = "configs", progress: bool = False) -> list[BenchRow]:
+          configs_root: str | Path | None = None, progress: bool = False) -> list[BenchRow]:
     """Run (or resume) the bench into ``out``; returns every row of ``out/results.json``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
