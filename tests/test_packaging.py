@@ -49,6 +49,7 @@ def test_a_config_name_falls_back_to_the_shipped_config(tmp_path, monkeypatch):
 def build_wheel(out: Path) -> Path:
     """``pip wheel`` of a copy of the build inputs (the working tree stays free of build/ and egg-info)."""
     source = out / "source"
+    source.mkdir(parents=True)
     for name in BUILD_INPUTS:
         if (ROOT / name).is_dir():
             shutil.copytree(ROOT / name, source / name,
