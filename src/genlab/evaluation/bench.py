@@ -34,7 +34,6 @@ from typing import Any, Iterable
 
 from genlab.errors import ConfigError, GenlabError
 from genlab.evaluation.registry import evaluator_for, evaluator_for_dataset
-from genlab.evaluation.report import _PAGE, _anchors, _section
 from genlab.paths import configs_dir
 from genlab.utils.atomic import atomic_write_json, atomic_write_text
 
@@ -185,6 +184,9 @@ def summary(rows: list[BenchRow], modality: str) -> list[tuple[str, int, dict[st
 
 def write_tables(out: Path, modality: str, rows: list[BenchRow]) -> None:
     """``results.md`` and ``results.html`` (mean ± std over seeds; anchors for molecules)."""
+    # here, not at the top: `genlab --help` reads MODALITIES and should not load matplotlib
+    from genlab.evaluation.report import _PAGE, _anchors, _section
+
     columns = _metric_columns(modality) + COST_COLUMNS
     table = summary(rows, modality)
     anchors = [a for a in _anchors(modality) if any(k in a["metrics"] for k in columns)]
