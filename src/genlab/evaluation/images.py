@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 
 from genlab.evaluation.heldout import TensorEvaluator
-from genlab.evaluation.plots import plot_images
 from genlab.evaluation.registry import EVALUATORS
 from genlab.metrics.evaluators import evaluate_digits
 
@@ -28,6 +27,8 @@ class ImagesEvaluator(TensorEvaluator):
         return evaluate_digits(samples, heldout)
 
     def plot(self, samples: Any, path: Path, *, reference: Any = None, title: str | None = None) -> Path:
+        from genlab.evaluation.plots import plot_images  # matplotlib: loaded only to draw
+
         return plot_images(samples, path, title=title)
 
     def columns(self, dataset: str) -> tuple[str, ...]:

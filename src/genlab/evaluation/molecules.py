@@ -18,7 +18,6 @@ from genlab.data.smiles_io import read_molecule_file, write_smiles
 from genlab.evaluation.base import SampleEvaluator, WrittenSamples
 from genlab.evaluation.registry import EVALUATORS
 from genlab.generative.families.base import SampleResult
-from genlab.metrics.evaluate import evaluate, format_table
 from genlab.metrics.samples import judge_graphs
 from genlab.modalities.base import Modality
 
@@ -71,15 +70,21 @@ class MoleculesEvaluator(SampleEvaluator):
 
     def evaluate_file(self, path: Path, reference: str, *, train: str | None = None, correct: bool = False,
                       plot: str | Path | None = None, nspdk: bool | None = None) -> dict[str, Any]:
+        from genlab.metrics.evaluate import evaluate
+
         return evaluate(path, reference=reference, train=train, correct=correct, plot=plot, nspdk=nspdk)
 
     def evaluate_run(self, run: Any, result: SampleResult, dataset: str, path: Path) -> dict[str, Any]:
         """The raw graphs written at ``path``, scored with the verdicts made while writing them."""
+        from genlab.metrics.evaluate import evaluate
+
         written = self.write(result, run.modality, path)
         metrics = evaluate(written.judged, reference=dataset, train=dataset)
         return {k: v for k, v in metrics.items() if k not in NOT_IN_BENCH_ROWS}
 
     def format(self, result: dict[str, Any]) -> str:
+        from genlab.metrics.evaluate import format_table
+
         return format_table(result)
 
     def notes(self, result: dict[str, Any]) -> list[str]:

@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 
 from genlab.evaluation.heldout import TensorEvaluator
-from genlab.evaluation.plots import plot_points
 from genlab.evaluation.registry import EVALUATORS
 from genlab.metrics.evaluators import evaluate_points
 
@@ -28,6 +27,8 @@ class PointsEvaluator(TensorEvaluator):
         return evaluate_points(samples, heldout)
 
     def plot(self, samples: Any, path: Path, *, reference: Any = None, title: str | None = None) -> Path:
+        from genlab.evaluation.plots import plot_points  # matplotlib: loaded only to draw
+
         return plot_points(samples, path, reference=reference, title=title)
 
     def columns(self, dataset: str) -> tuple[str, ...]:

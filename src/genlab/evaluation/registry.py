@@ -8,6 +8,10 @@ Keyed by the names of :data:`genlab.modalities.registry.MODALITIES` (``points``,
   sample file names its modality (:mod:`genlab.sampling.files`), every other file is a molecule
   file (SMILES lines or a graph-sample ``.safetensors``), as :mod:`genlab.metrics.samples` reads it;
 * a ``genlab bench`` data name (``qm9``, ``moses``, ``points``, ``digits``): :func:`evaluator_for_dataset`.
+
+The first lookup imports every evaluator module, so those import their heavy dependencies
+(matplotlib, the metric suites) where they use them: ``genlab sample`` loads only what writing
+its samples needs.
 """
 
 from __future__ import annotations
