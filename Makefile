@@ -10,7 +10,7 @@ venv: $(STAMP)
 
 # torch==2.13.0 first (the CPU wheel on disk): the project's torch range is then already satisfied,
 # so no CUDA packages are pulled. molsets is installed --no-deps for its data files only.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
