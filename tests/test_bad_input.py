@@ -83,7 +83,6 @@ def test_crlf_bom_and_gzip_are_read_like_plain_files(tmp_path, reference, capsys
 
 @pytest.mark.parametrize("name, content, fragments", [
     ("empty.smi", b"", ["empty.smi: no molecules in the file"]),
-    ("blank.smi", b"\n\r\n  \n", ["blank.smi: no molecules in the file"]),
     ("absent.smi", None, ["absent.smi: no such file"]),
     ("nocol.csv", b"id,name\n1,x\n", ["nocol.csv:1: no 'smiles' column"]),
     ("broken.smi.gz", b"not gzip at all", ["broken.smi.gz: cannot read"]),
