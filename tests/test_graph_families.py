@@ -106,7 +106,7 @@ def test_whole_graphnvp_flow_log_det_matches_brute_force():
     """The node couplings read the quantised adjacency Â, piecewise constant in A, so the flow's
     Jacobian is block triangular and its log-determinant is the sum the flow reports."""
     torch.manual_seed(3)
-    shapes = {"x": (3, 2), "adj": (3, 3, 2)}
+    shapes = {"x": (3, 3), "adj": (3, 3, 2)}  # slot view: N = 3 slots over K + 1 = 3 classes
     flow = GraphNVPFlow(shapes, adj_couplings=3, node_couplings=3, adj_hidden=16, rgcn_hidden=(8,), node_mlp_hidden=8).double()
     perturb(flow, 0.3)
     x = torch.nn.functional.one_hot(torch.tensor([[1, 2, 0]]), 3).double() + 0.9 * torch.rand(1, 3, 3, dtype=torch.float64)

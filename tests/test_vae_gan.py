@@ -18,6 +18,7 @@ from genlab.generative.families.gan_objectives import GAN_OBJECTIVES, gradient_p
 from genlab.generative.families.observation import DiscretizedLogisticObservation
 from genlab.generative.families.vae import VAEFamily
 from genlab.modalities.base import State
+from genlab.modalities.images import ImagesModality
 from genlab.modalities.points import PointsModality
 from genlab.networks.latent_maps import MLPDecoder, MLPEncoder
 
@@ -109,7 +110,8 @@ def test_elbo_of_a_non_exact_encoder_matches_the_hand_computed_value():
 
 
 def test_discretized_logistic_bin_probabilities_sum_to_one():
-    obs = DiscretizedLogisticObservation(bin_width=1 / 8)  # 17 levels in [-1, 1]
+    obs = DiscretizedLogisticObservation(ImagesModality(levels=17))  # bins of 1/8 in [-1, 1]
+    assert obs.bin_width == 1 / 8
     grid = torch.linspace(-1, 1, 17)
     params = State({"x": torch.tensor([[0.3, -1.2]]).reshape(1, 2, 1).expand(17, 2, 1)})  # μ = 0.3, log s = −1.2
     log_p = obs.log_prob(params, State({"x": grid[:, None]}))  # (17,)

@@ -88,8 +88,10 @@ class VAEFamily(Family):
         mu, log_sigma = self.posterior_head(self.encoder(x)).chunk(2, dim=1)
         return mu, log_sigma
 
-    def elbo(self, x: State, target: State, n_samples: int = 1, beta: float = 1.0) -> Tensor:
-        """E_q[log p(target | z)] − β KL per sample, (B,): analytic KL, ``n_samples``-sample reconstruction."""
+    def elbo(self, x: State, target: State | None = None, n_samples: int = 1, beta: float = 1.0) -> Tensor:
+        """E_q[log p(target | z)] − β KL per sample, (B,): analytic KL, ``n_samples``-sample
+        reconstruction; ``target`` defaults to ``x`` (what a state-view observation model scores)."""
+        target = x if target is None else target
         mu, log_sigma = self.posterior(x)  # (B, L)
         kl = gaussian_kl(mu, log_sigma).sum(1)  # (B,)
         recon = 0.0
