@@ -136,13 +136,6 @@ def test_sampled_smiles_and_graph_files_agree_on_validity(molecule_run, tmp_path
     assert by_smiles["n_blank"] == 40 - by_graph["n_valid"]  # every invalid graph is a blank line
 
 
-def test_weights_version_is_the_one_the_trainer_writes():
-    from genlab.sampling.weights import WEIGHTS_VERSION
-    from genlab.training.checkpoint import WEIGHTS_VERSION as WRITTEN
-
-    assert WEIGHTS_VERSION == WRITTEN
-
-
 def test_sample_and_evaluate_do_not_import_lightning(molecule_run, points_run, tmp_path):
     run, data = molecule_run
     code = f"""

@@ -43,13 +43,12 @@ from safetensors.torch import load_file, save_file
 
 from genlab import __version__
 from genlab.errors import GenlabError
+from genlab.sampling.weights import WEIGHTS_VERSION
 from genlab.utils import atomic
 
 FORMAT = "genlab-checkpoint"
 VERSION = 1
 _TOKEN_KEY = "genlab_token"
-#: layout of a weights file's tensor names; a file with another ``format_version`` is refused
-WEIGHTS_VERSION = 1
 
 
 class SafetensorsCheckpointIO(CheckpointIO):
