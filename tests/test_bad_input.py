@@ -353,6 +353,18 @@ IMPOSSIBLE = [
     ("qm9/demo.yaml", "network.layers", "0", "must be at least 1, got 0"),
     ("qm9/demo.yaml", "network.edge_hidden", "0", "must be at least 1, got 0"),
     ("qm9/demo.yaml", "network.reach_hops", "-1", "must not be negative"),
+    ("qm9/mpgvae.yaml", "network.encoder.steps", "0", "must be at least 1, got 0"),
+    ("qm9/mpgvae.yaml", "network.decoder.latent_dim", "0", "must be at least 1, got 0"),
+    ("qm9/mpgvae.yaml", "family.n_importance", "0", "must be at least 1, got 0"),
+    ("qm9/molgan.yaml", "network.critic.hidden", "[]", "must be at least one layer"),
+    ("qm9/molgan.yaml", "network.generator.dropout", "1.0", "must be in [0, 1), got 1.0"),
+    ("qm9/graphnvp.yaml", "network.adj_couplings", "0", "must be at least 1, got 0"),
+    ("qm9/graphnvp.yaml", "family.dequant_scale", "1.0", "must be in (0, 1), got 1.0"),
+    ("qm9/mpgvae.yaml", "family.free_bits", "-0.1", "must not be negative, got -0.1"),
+    ("qm9/aae.yaml", "family.disc_hidden", "0", "must be at least 1, got 0"),
+    ("qm9/ddpm.yaml", "family.eta", "-0.5", "must not be negative, got -0.5"),
+    ("qm9/ncsn.yaml", "family.step_lr", "0", "must be positive"),
+    ("qm9/score_sde_vp.yaml", "family.t_eps", "0", "must be positive"),
 ]
 
 

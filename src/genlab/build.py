@@ -55,8 +55,14 @@ def build_family_from_modality(config: Mapping[str, Any], modality: Modality) ->
     injected: dict[str, Any] = {}
     if "process" in config:
         injected["process"] = PROCESSES.build(config["process"])
-    for role, section in network_roles(_section(config, "network")).items():
-        injected[role] = NETWORKS.build(section, shapes=network_shapes(modality, section))
+    sections = _section(config, "network")
+    for role, section in network_roles(sections).items():
+        try:
+            injected[role] = NETWORKS.build(section, shapes=network_shapes(modality, section))
+        except ConfigError as exc:  # name the role's key: network.<role>.<argument>
+            if "name" not in sections and exc.key and exc.key.startswith("network."):
+                exc.key = f"network.{role}.{exc.key[len('network.'):]}"
+            raise
     return FAMILIES.build(_section(config, "family"), modality=modality, **injected)
 
 

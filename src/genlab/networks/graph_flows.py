@@ -34,6 +34,7 @@ from genlab.modalities.base import State
 from genlab.networks.coupling_flows import MLPConditioner
 from genlab.networks.registry import NETWORKS
 from genlab.networks.rgcn import RGCN
+from genlab.utils import checks
 
 
 def quantized_adjacency(adj: Tensor) -> Tensor:
@@ -85,6 +86,13 @@ class GraphNVPFlow(nn.Module):
                  adj_hidden: int = 256, adj_depth: int = 2, rgcn_hidden: tuple[int, ...] = (128, 64),
                  node_mlp_hidden: int = 128) -> None:
         super().__init__()
+        for name, value in (("adj_couplings", adj_couplings), ("node_couplings", node_couplings),
+                            ("adj_hidden", adj_hidden), ("node_mlp_hidden", node_mlp_hidden)):
+            checks.at_least(name, value, 1)
+        checks.at_least("adj_depth", adj_depth, 0)
+        checks.at_least("rgcn_hidden", len(rgcn_hidden), 1, bound="one layer")
+        for width in rgcn_hidden:
+            checks.at_least("rgcn_hidden", width, 1)
         if set(shapes) != {"x", "adj"}:
             raise ValueError(f"graphnvp_flow needs components 'x' and 'adj', got {sorted(shapes)}")
         n, node_classes = shapes["x"]

@@ -14,6 +14,7 @@ from torch import Tensor, nn
 
 from genlab.modalities.base import State
 from genlab.networks.registry import NETWORKS
+from genlab.utils import checks
 
 
 @NETWORKS.register("graph_generator")
@@ -26,6 +27,10 @@ class GraphGenerator(nn.Module):
     def __init__(self, shapes: dict[str, tuple[int, ...]], latent_dim: int = 32,
                  hidden: tuple[int, ...] = (128, 256, 512), dropout: float = 0.0) -> None:
         super().__init__()
+        checks.at_least("latent_dim", latent_dim, 1)
+        for width in hidden:
+            checks.at_least("hidden", width, 1)
+        checks.in_unit_interval("dropout", dropout, closed_high=False)
         n, node_classes = shapes["x"]
         c = shapes["adj"][-1]
         self.n, self.node_classes, self.edge_classes, self.latent_dim = n, node_classes, c, latent_dim

@@ -29,6 +29,7 @@ from torch import Tensor, nn
 from genlab.modalities.base import State
 from genlab.modalities.molecules import pair_mask as _pairs
 from genlab.networks.registry import NETWORKS
+from genlab.utils import checks
 
 
 class AttentionMessagePassing(nn.Module):
@@ -82,6 +83,9 @@ class MPNNEncoder(nn.Module):
     def __init__(self, shapes: dict[str, tuple[int, ...]], hidden: int = 128, edge_hidden: int = 32,
                  steps: int = 3, set2set_steps: int = 3) -> None:
         super().__init__()
+        for name, value in (("hidden", hidden), ("edge_hidden", edge_hidden), ("steps", steps),
+                            ("set2set_steps", set2set_steps)):
+            checks.at_least(name, value, 1)
         k, c = shapes["x"][-1], shapes["adj"][-1]
         self.embed_x = nn.Linear(k, hidden)  # W_x
         self.embed_e = nn.Linear(c, edge_hidden)  # W_e
@@ -113,6 +117,9 @@ class MPNNDecoder(nn.Module):
     def __init__(self, shapes: dict[str, tuple[int, ...]], latent_dim: int = 128, hidden: int = 128,
                  edge_hidden: int = 64, steps: int = 3) -> None:
         super().__init__()
+        for name, value in (("latent_dim", latent_dim), ("hidden", hidden), ("edge_hidden", edge_hidden),
+                            ("steps", steps)):
+            checks.at_least(name, value, 1)
         n, node_classes = shapes["x"]
         c = shapes["adj"][-1]
         self.n, self.latent_dim = n, latent_dim

@@ -27,6 +27,7 @@ from torch import Tensor, nn
 
 from genlab.modalities.base import State
 from genlab.networks.registry import NETWORKS
+from genlab.utils import checks
 
 
 class RelationalGraphConv(nn.Module):
@@ -89,6 +90,12 @@ class RGCNCritic(nn.Module):
     def __init__(self, shapes: dict[str, tuple[int, ...]], hidden: tuple[int, ...] = (128, 64),
                  readout: int = 128, mlp_hidden: tuple[int, ...] = (128, 64)) -> None:
         super().__init__()
+        checks.at_least("hidden", len(hidden), 1, bound="one layer")
+        for width in hidden:
+            checks.at_least("hidden", width, 1)
+        for width in mlp_hidden:
+            checks.at_least("mlp_hidden", width, 1)
+        checks.at_least("readout", readout, 1)
         n, node_classes = shapes["x"]
         c = shapes["adj"][-1]
         self.rgcn = RGCN(node_classes, list(hidden), relations=c - 1)

@@ -31,6 +31,7 @@ from genlab.generative.families.base import AdversarialLoss, Family, SampleResul
 from genlab.generative.families.latent_adversary import LatentAdversary
 from genlab.generative.families.observation import build_observation, check_decoder
 from genlab.modalities.base import Modality, State
+from genlab.utils import checks
 
 
 
@@ -44,6 +45,9 @@ class AAEFamily(Family):
                  likelihood: str | Mapping[str, Any] = "gaussian", disc_hidden: int = 256, disc_depth: int = 2,
                  adversarial_weight: float = 1.0, sample_mean: bool = False) -> None:
         super().__init__(modality)
+        checks.at_least("disc_hidden", disc_hidden, 1)
+        checks.at_least("disc_depth", disc_depth, 0)
+        checks.non_negative("adversarial_weight", adversarial_weight)
         self.encoder, self.decoder = encoder, decoder
         self.observation = build_observation(likelihood, modality)
         check_decoder(decoder, self.observation)

@@ -25,6 +25,7 @@ from genlab.generative.families.x0_parameterisation import PredictionChoice
 from genlab.modalities.base import Modality, State
 from genlab.generative.processes.ddpm import DDPMProcess
 from genlab.generative.samplers.ddpm import ddim, ddpm_ancestral
+from genlab.utils import checks
 
 
 class DDPMFamily(PredictionChoice, Family):
@@ -42,6 +43,9 @@ class DDPMFamily(PredictionChoice, Family):
                  sampler: str = "ancestral", sample_steps: int | None = None, eta: float = 0.0,
                  variance: str = "beta") -> None:
         super().__init__(modality)
+        checks.non_negative("eta", eta)
+        if sample_steps is not None:
+            checks.at_most("sample_steps", sample_steps, process.n_steps, bound="the process's n_steps")
         self.process, self.network = process, network
         self.sampler, self.sample_steps, self.eta, self.variance = sampler, sample_steps, eta, variance
         if sample_steps is not None and sample_steps < 1:

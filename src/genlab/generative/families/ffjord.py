@@ -30,6 +30,7 @@ from genlab.modalities.base import Modality, State
 from genlab.generative.samplers.likelihood import (LikelihoodResult, divergence_exact, divergence_hutchinson,
                                         gaussian_log_prob, ode_log_likelihood)
 from genlab.generative.samplers.ode import FIXED_GRID_METHODS, ode_sample
+from genlab.utils import checks
 
 
 class CNFDynamics(nn.Module):
@@ -68,6 +69,10 @@ class FFJORDFamily(Family):
                  ode_method: str = "dopri5", sample_steps: int = 100, eval_rtol: float = 1e-5,
                  eval_atol: float = 1e-5, exact_max_dims: int = 4, dequantize: bool = False) -> None:
         super().__init__(modality)
+        for name, value in (("rtol", rtol), ("atol", atol), ("eval_rtol", eval_rtol), ("eval_atol", eval_atol)):
+            checks.positive(name, value)
+        checks.at_least("train_steps", train_steps, 1)
+        checks.at_least("exact_max_dims", exact_max_dims, 1)
         if trace not in ("hutchinson", "exact"):
             raise ConfigError(f"trace must be 'hutchinson' or 'exact', got {trace!r}", key="family.trace")
         self.network = network

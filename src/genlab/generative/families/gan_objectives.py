@@ -29,6 +29,7 @@ from torch import Tensor, nn
 from genlab.modalities.base import State
 from genlab.registry import Registry
 from genlab.utils.broadcast import expand_like
+from genlab.utils import checks
 
 #: a critic: State -> scores (B,)
 CriticFn = Callable[[State], Tensor]
@@ -70,6 +71,7 @@ class Wasserstein(GANObjective):
     """``Wasserstein(clip_value)``: WGAN with weight clipping."""
 
     def __init__(self, clip_value: float = 0.01) -> None:
+        checks.positive("clip_value", clip_value)
         self.clip_value = clip_value
 
     def critic_loss(self, d_real: Tensor, d_fake: Tensor) -> Tensor:
@@ -89,6 +91,7 @@ class WassersteinGP(Wasserstein):
     """``WassersteinGP(gp_weight)``: WGAN with the gradient penalty instead of clipping."""
 
     def __init__(self, gp_weight: float = 10.0) -> None:
+        checks.non_negative("gp_weight", gp_weight)
         self.gp_weight = gp_weight
 
     def penalty(self, critic: CriticFn, x_real: State, x_fake: State) -> Tensor:

@@ -26,6 +26,7 @@ from genlab.modalities.base import Modality, State
 from genlab.generative.processes.ncsn import NCSNProcess
 from genlab.generative.samplers.langevin import annealed_langevin
 from genlab.utils.broadcast import expand_like
+from genlab.utils import checks
 
 
 class NCSNFamily(PredictionChoice, Family):
@@ -40,6 +41,8 @@ class NCSNFamily(PredictionChoice, Family):
                  prediction: str = "score", loss_weights: dict[str, float] | None = None,
                  n_steps_each: int = 100, step_lr: float = 2e-5, denoise: bool = True) -> None:
         super().__init__(modality)
+        checks.at_least("n_steps_each", n_steps_each, 1)
+        checks.positive("step_lr", step_lr)
         self.process, self.network = process, network
         self.n_steps_each, self.step_lr, self.denoise = n_steps_each, step_lr, denoise
         self._samplers = {"annealed_langevin": self._langevin}

@@ -43,6 +43,7 @@ from genlab.errors import ConfigError
 from genlab.modalities.base import Modality, State
 from genlab.modalities.molecules import mirror_upper
 from genlab.registry import Registry
+from genlab.utils import checks
 
 LOG_SCALE_MIN = -7.0  # σ ≥ e^-7 ≈ 1e-3 keeps the first steps of training finite
 
@@ -130,6 +131,7 @@ class DiscretizedLogisticObservation(ObservationModel):
     discrete = True
 
     def __init__(self, modality: Modality, low: float = -1.0, high: float = 1.0) -> None:
+        checks.less_than("low", low, high, bound="high")
         super().__init__(modality)
         self.bin_width, self.low, self.high = modality.data_scale, low, high
 
@@ -186,8 +188,7 @@ class CategoricalSlots(ObservationModel):
 
     def __init__(self, modality: Modality, temperature: float = 1.0, hard: bool = False) -> None:
         super().__init__(modality)
-        if temperature <= 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}")
+        checks.positive("temperature", temperature)
         self.temperature, self.hard = temperature, hard
 
     def target(self, batch: Any, x: State) -> State:

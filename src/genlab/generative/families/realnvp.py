@@ -37,6 +37,7 @@ from genlab.generative.families.base import Family, SampleResult, module_device
 from genlab.generative.families.dequantization import bits_per_dim, dequantize
 from genlab.generative.flows.logit import LogitTransform
 from genlab.modalities.base import Modality, State
+from genlab.utils import checks
 from genlab.generative.samplers.likelihood import LikelihoodResult, gaussian_log_prob
 
 
@@ -58,10 +59,8 @@ class RealNVPFamily(Family):
         if categorical and (dequantize or logit_alpha is not None):
             raise ConfigError("categorical data are dequantised by dequant_scale; dequantize and logit_alpha "
                               "apply to continuous data only", key="family.categorical")
-        if categorical and not 0.0 < dequant_scale < 1.0:
-            raise ValueError(f"dequant_scale must be in (0, 1) so that argmax recovers the data, got {dequant_scale}")
-        if temperature <= 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}")
+        checks.in_unit_interval("dequant_scale", dequant_scale, closed_low=False, closed_high=False)  # argmax recovers X
+        checks.positive("temperature", temperature)
         self.flow = network
         self.dequantize, self.temperature = dequantize, temperature
         self.categorical, self.dequant_scale = categorical, dequant_scale

@@ -31,6 +31,7 @@ from genlab.generative.samplers.likelihood import LikelihoodResult, gaussian_log
 from genlab.generative.samplers.ode import check_ode_settings, ode_sample
 from genlab.generative.samplers.pc import CORRECTORS, PREDICTORS, pc_sample
 from genlab.utils.broadcast import expand_like
+from genlab.utils import checks
 
 
 class ScoreSDEFamily(PredictionChoice, Family):
@@ -51,6 +52,9 @@ class ScoreSDEFamily(PredictionChoice, Family):
                  sample_steps: int = 500, sample_t_eps: float = 1e-3, ode_method: str = "dopri5",
                  rtol: float = 1e-5, atol: float = 1e-5) -> None:
         super().__init__(modality)
+        for name, value in (("t_eps", t_eps), ("sample_t_eps", sample_t_eps), ("snr", snr), ("rtol", rtol), ("atol", atol)):
+            checks.positive(name, value)
+        checks.at_least("n_corrector_steps", n_corrector_steps, 0)
         self.process, self.network = process, network
         self._weight = SDE_WEIGHTINGS.get(weighting)
         PREDICTORS.get(predictor), CORRECTORS.get(corrector)  # fail early on a misspelt name

@@ -48,6 +48,7 @@ from genlab.generative.families.kl_schedule import free_bits_kl, gaussian_kl, tr
 from genlab.generative.families.observation import build_observation, check_decoder
 from genlab.modalities.base import Modality, State
 from genlab.generative.samplers.likelihood import LikelihoodResult
+from genlab.utils import checks
 
 
 def standard_normal_log_prob(z: Tensor) -> Tensor:
@@ -65,8 +66,9 @@ class VAEFamily(Family):
                  sample_mean: bool = False, dequantize: bool = False, kl_warmup: int = 0,
                  kl_weight: float = 1.0, free_bits: float = 0.0) -> None:
         super().__init__(modality)
-        if kl_warmup < 0 or free_bits < 0 or kl_weight < 0:
-            raise ValueError(f"kl_warmup, free_bits and kl_weight must be ≥ 0, got {kl_warmup}, {free_bits}, {kl_weight}")
+        checks.at_least("n_importance", n_importance, 1)
+        for name, value in (("kl_warmup", kl_warmup), ("free_bits", free_bits), ("kl_weight", kl_weight)):
+            checks.non_negative(name, value)
         self.encoder, self.decoder = encoder, decoder
         self.data_scale = modality.data_scale
         self.observation = build_observation(likelihood, modality)
