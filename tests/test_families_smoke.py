@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader
 from genlab.config import load_config
 from genlab.data.registry import DATASETS, load_providers
 from genlab.errors import ConfigError
-from genlab.generative.families.registry import FAMILIES
+from genlab.trainable import FAMILIES
 from genlab.networks.registry import NETWORKS
 from genlab.generative.processes.registry import PROCESSES
 

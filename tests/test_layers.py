@@ -1,7 +1,7 @@
 """The import graph of ``src/genlab`` (imports inside functions included) has no cycle, and every
 import points down the layers that docs/architecture.md draws:
 
-    foundation → chem → axes (modalities, networks, processes, flows) → data, samplers
+    foundation → chem → axes (modalities, networks, processes, flows) → trainable → data, samplers
     → families → build → training, sampling, metrics → evaluation → api, bench → cli
 
 and the sampling and evaluation commands run without Lightning (the trainer's library)."""
@@ -23,6 +23,7 @@ LAYERS = [
     ["genlab.errors", "genlab.registry", "genlab.paths", "genlab.config", "genlab.utils"],
     ["genlab.chem"],
     ["genlab.modalities", "genlab.generative.processes", "genlab.generative.flows", "genlab.networks"],
+    ["genlab.trainable"],  # the trainer's contract and the FAMILIES registry
     ["genlab.data", "genlab.generative.samplers"],
     ["genlab.generative.families"],
     ["genlab.build"],

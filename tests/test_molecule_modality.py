@@ -146,7 +146,7 @@ def test_padding_does_not_influence_real_atoms(qm9, batch):
 @pytest.mark.parametrize("family, process", [({"name": "flow_matching", "ode_method": "euler"}, {"name": "flow_matching"}),
                                              ({"name": "ddpm", "sampler": "ddim"}, {"name": "ddpm", "n_steps": 100})])
 def test_family_forward_on_qm9_gives_a_finite_loss(qm9, batch, family, process):
-    from genlab.generative.families.registry import FAMILIES
+    from genlab.trainable import FAMILIES
     from genlab.generative.processes.registry import PROCESSES
 
     network = _network(qm9.modality).train()

@@ -16,7 +16,7 @@ from genlab.generative.families.base import Family, SampleResult
 from genlab.modalities.points import PointsModality
 from genlab.training.checkpoint import load_tree
 from genlab.training.lr_schedule import budget_progress, lr_factor
-from genlab.generative.families.base import AdversarialLoss
+from genlab.trainable import AdversarialLoss
 from genlab.training.resume import SeededBatchStream
 from genlab.sampling.run import Run
 from genlab.training.trainer import train

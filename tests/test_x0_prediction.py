@@ -17,11 +17,11 @@ import torch
 from torch import nn
 
 from genlab.config import load_config
-from genlab.data.graphs import qm9
+from genlab.data.molecule_datasets import qm9
 from genlab.errors import ConfigError
 from genlab.generative.families.ddpm import DDPMFamily
 from genlab.generative.families.ncsn import NCSNFamily
-from genlab.generative.families.registry import FAMILIES
+from genlab.trainable import FAMILIES
 from genlab.generative.families.score_sde import ScoreSDEFamily
 from genlab.modalities.base import State
 from genlab.modalities.molecules import GraphBatch

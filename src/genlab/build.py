@@ -29,8 +29,8 @@ from typing import Any, Mapping
 from genlab.data.bundle import DataBundle
 from genlab.data.registry import DATASETS
 from genlab.errors import ConfigError
-from genlab.generative.families.base import Family
-from genlab.generative.families.registry import FAMILIES
+from genlab.trainable import Trainable
+from genlab.trainable import FAMILIES
 from genlab.generative.processes.registry import PROCESSES
 from genlab.modalities.base import Modality
 from genlab.networks.registry import NETWORKS
@@ -39,7 +39,7 @@ from genlab.networks.registry import NETWORKS
 SECTIONS = ("data", "family", "process", "network", "train")
 
 
-def build_family(config: Mapping[str, Any]) -> tuple[Family, DataBundle]:
+def build_family(config: Mapping[str, Any]) -> tuple[Trainable, DataBundle]:
     """Build the data bundle, then the process and network, then the family around them."""
     check_sections(config)
     DATASETS.load_providers()
@@ -47,7 +47,7 @@ def build_family(config: Mapping[str, Any]) -> tuple[Family, DataBundle]:
     return build_family_from_modality(config, bundle.modality), bundle
 
 
-def build_family_from_modality(config: Mapping[str, Any], modality: Modality) -> Family:
+def build_family_from_modality(config: Mapping[str, Any], modality: Modality) -> Trainable:
     """The process and network, then the family around them, for a ready ``modality`` (e.g. one
     rebuilt from a run directory's ``modality.json``); the ``data`` section is not read."""
     check_sections(config)

@@ -1,6 +1,6 @@
 """``FamilyModule``: the one LightningModule that trains every family.
 
-It knows the family contract (:mod:`genlab.generative.families.base`) and nothing else:
+It knows the trainable contract (:mod:`genlab.trainable`) and nothing else:
 
 * ``loss, metrics = family(batch)`` for a family with ``n_optimizers == 1`` (Lightning's
   automatic optimisation: backward, gradient clipping, AdamW step, learning-rate schedule);
@@ -49,7 +49,7 @@ from lightning.pytorch.callbacks import Timer
 from torch import Tensor
 
 from genlab.errors import GenlabError
-from genlab.generative.families.base import Family
+from genlab.trainable import Trainable
 from genlab.training.config import TrainConfig
 from genlab.training.lr_schedule import budget_progress, lr_factor
 from genlab.sampling.weights import check_tensors
@@ -59,7 +59,7 @@ from genlab.training.resume import rng_states, set_rng_states
 class FamilyModule(L.LightningModule):
     """Trains ``family`` with the settings of a :class:`TrainConfig`."""
 
-    def __init__(self, family: Family, train: TrainConfig) -> None:
+    def __init__(self, family: Trainable, train: TrainConfig) -> None:
         super().__init__()
         self.family = family
         self.train_config = train

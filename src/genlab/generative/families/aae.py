@@ -27,10 +27,11 @@ from typing import Any, Iterator, Mapping
 import torch
 from torch import Tensor, nn
 
-from genlab.generative.families.base import AdversarialLoss, Family, SampleResult, module_device
+from genlab.generative.families.base import Family, SampleResult, module_device
 from genlab.generative.families.latent_adversary import LatentAdversary
 from genlab.generative.families.observation import build_observation, check_decoder
 from genlab.modalities.base import Modality, State
+from genlab.trainable import AdversarialLoss
 from genlab.utils import checks
 
 

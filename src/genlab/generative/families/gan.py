@@ -31,10 +31,11 @@ import torch
 from torch import Tensor, nn
 
 from genlab.errors import ConfigError
-from genlab.generative.families.base import AdversarialLoss, Family, SampleResult, module_device
+from genlab.generative.families.base import Family, SampleResult, module_device
 from genlab.generative.families.gan_objectives import GAN_OBJECTIVES
 from genlab.generative.families.observation import build_observation, check_decoder
 from genlab.modalities.base import Modality, State
+from genlab.trainable import AdversarialLoss
 
 
 

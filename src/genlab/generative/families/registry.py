@@ -64,7 +64,6 @@ from __future__ import annotations
 
 from genlab.generative.families.aae import AAEFamily
 from genlab.generative.families.aliases import ALIASES
-from genlab.generative.families.base import Family
 from genlab.generative.families.ddpm import DDPMFamily
 from genlab.generative.families.discrete_flow_matching import DiscreteFlowMatchingFamily
 from genlab.generative.families.ffjord import FFJORDFamily
@@ -75,9 +74,8 @@ from genlab.generative.families.pfgm import PFGMFamily
 from genlab.generative.families.realnvp import RealNVPFamily
 from genlab.generative.families.score_sde import ScoreSDEFamily
 from genlab.generative.families.vae import VAEFamily
-from genlab.registry import Registry
+from genlab.trainable import FAMILIES
 
-FAMILIES: Registry[Family] = Registry("family")
 FAMILIES.register("ddpm")(DDPMFamily)
 FAMILIES.register("ncsn")(NCSNFamily)
 FAMILIES.register("score_sde")(ScoreSDEFamily)
