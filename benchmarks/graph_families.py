@@ -29,7 +29,7 @@ import torch
 import yaml
 
 from genlab.api import load, read_config, train
-from genlab.data.molecules import load_molecules
+from genlab.data.molecule_cache import load_molecules
 from genlab.generative.families.kl_schedule import gaussian_kl
 from genlab.metrics.samples import judge_graphs
 from genlab.paths import shipped_config

@@ -6,7 +6,7 @@ from functools import lru_cache
 import numpy as np
 from rdkit import Chem
 
-from genlab.data.molecules import qm9_raw
+from genlab.data.sources import qm9_raw
 
 
 @lru_cache(maxsize=None)

@@ -1,13 +1,18 @@
 """QM9 and MOSES as shipped by packages: the standard split, exact round trips, the cache."""
 
+import os
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 from rdkit import Chem
 
 from genlab.data import sources
-from genlab.data.molecules import load_molecules, qm9_raw, raw_split, roundtrip_check
+from genlab.data.molecule_cache import canonical_split, load_molecules
+from genlab.data.round_trip import roundtrip_check
+from genlab.data.sources import qm9_raw, raw_split
+from genlab.paths import cache_dir
 
 
 def test_qm9_standard_split_sizes_and_ids():
@@ -25,6 +30,14 @@ def test_qm9_second_load_is_fast():
     start = time.perf_counter()
     load_molecules("qm9", "train")
     assert time.perf_counter() - start < 1.0
+    assert list(cache_dir("graphs").glob("qm9-*.safetensors"))  # in the tests' own cache
+
+
+def test_tests_use_a_cache_of_their_own():
+    repo = Path(__file__).resolve().parents[1]
+    expected = Path(os.environ.get("GENLAB_TEST_CACHE", repo / ".cache" / "genlab-tests"))
+    assert cache_dir().resolve() == expected.resolve()
+    assert cache_dir().resolve() != (Path.home() / ".cache" / "genlab").resolve()
 
 
 def test_full_qm9_roundtrip_is_exact_charged_included():
@@ -62,6 +75,4 @@ def test_unknown_dataset_and_split_are_clear_errors():
 
 
 def test_canonical_split_equals_the_encoded_graphs_smiles():
-    from genlab.data.molecules import canonical_split
-
     assert canonical_split("qm9", "test") == load_molecules("qm9", "test").smiles

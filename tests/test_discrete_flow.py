@@ -13,8 +13,8 @@ import torch
 import yaml
 
 from genlab.api import load, train
-from genlab.data.graphs import class_counts
-from genlab.data.molecules import encode_smiles
+from genlab.data.molecule_datasets import class_counts
+from genlab.data.encoding import encode_smiles
 from genlab.errors import ConfigError
 from genlab.generative.families.discrete_flow_matching import DiscreteFlowMatchingFamily
 from genlab.modalities.molecules import GraphBatch, MolecularGraphModality

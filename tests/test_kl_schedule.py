@@ -9,7 +9,7 @@ import math
 import pytest
 import torch
 
-from genlab.data.graphs import qm9
+from genlab.data.molecule_datasets import qm9
 from genlab.generative.families.kl_schedule import free_bits_kl, gaussian_kl, training_beta, warmup_beta
 from genlab.generative.families.vae import VAEFamily
 from genlab.networks.mpnn import MPNNDecoder, MPNNEncoder

@@ -18,7 +18,7 @@ from molecule_sets import qm9_halves
 from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator
 
-from genlab.data.molecules import moses_raw
+from genlab.data.sources import moses_raw
 from genlab.errors import DataError
 from genlab.metrics.diversity import internal_diversities, internal_diversity
 from genlab.metrics.filters import (

@@ -93,7 +93,7 @@ def test_atom_label_hashes_are_distinct_and_stable():
 
 
 def test_qm9_halves_are_close_and_moses_is_far():
-    from genlab.data.molecules import moses_raw
+    from genlab.data.sources import moses_raw
 
     gen, ref = qm9_halves(2000)
     value = nspdk_mmd(gen, ref)

@@ -6,7 +6,8 @@ from rdkit import Chem
 
 from genlab.chem.graph import canonical_smiles, decode_graph, dense_adjacency, encode_mol
 from genlab.chem.vocab import AtomVocab
-from genlab.data.molecules import encode_smiles, roundtrip_check
+from genlab.data.encoding import encode_smiles
+from genlab.data.round_trip import roundtrip_check
 from genlab.errors import VocabularyError
 
 QM9_LIKE = AtomVocab.from_pairs([("C", 0), ("N", 0), ("O", 0), ("F", 0), ("N", 1), ("O", -1), ("C", -1), ("N", -1)], 9)

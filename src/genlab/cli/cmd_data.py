@@ -9,7 +9,9 @@ import time
 
 import numpy as np
 
-from genlab.data.molecules import DATASETS_WITH_SPLITS, default_workers, raw_split, roundtrip_check
+from genlab.data.round_trip import roundtrip_check
+from genlab.data.sources import DATASETS_WITH_SPLITS, raw_split
+from genlab.utils.parallel import default_workers
 from genlab.data.smiles_io import write_smiles
 
 

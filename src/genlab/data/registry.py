@@ -11,7 +11,7 @@ from genlab.registry import Registry
 DATASETS: Registry[DataBundle] = Registry("data", providers=(
     "genlab.data.points",
     "genlab.data.images",
-    "genlab.data.graphs",
+    "genlab.data.molecule_datasets",
 ))
 
 #: registry-wide alias: import every module that registers entries (done lazily on first lookup)

@@ -6,6 +6,13 @@
 * MOSES: ``train.csv.gz``, ``test.csv.gz``, ``test_scaffolds.csv.gz`` inside ``molsets``
   (install it with ``pip install --no-deps molsets==0.3.1``; ``import moses`` fails on pandas 2).
 * The standard QM9 test split ships with genlab as ``genlab/data/qm9_test_gdb_ids.json``.
+
+:func:`raw_split` reads one split's SMILES and source ids straight from these files.
+
+QM9 split: a molecule is in the test set when its GDB-9 id (qm9pack's ``Index``) is in
+``qm9_test_gdb_ids.json`` (1-based ids, as MoFlow/GraphNVP read them). qm9pack ships 130,831 of
+QM9's 133,885 molecules (the 3,054 that failed QM9's consistency check are absent), so its test
+split holds the listed ids that are present (printed by ``genlab data check qm9``).
 """
 
 from __future__ import annotations
@@ -15,11 +22,15 @@ import importlib.util
 import json
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from genlab.errors import DataError
 from genlab.paths import package_file
 
 QM9_PARTS = ("qm9_part1.csv", "qm9_part2.csv", "qm9_part3.csv")
 MOSES_SPLITS = ("train", "test", "test_scaffolds")
+DATASETS_WITH_SPLITS = {"qm9": ("train", "test"), "moses": MOSES_SPLITS}
 
 
 def package_dir(package: str, install_hint: str) -> Path:
@@ -73,3 +84,37 @@ def files_digest(paths: list[Path], *extra: str) -> str:
 def package_file_digest() -> str:
     """Hash of the shipped QM9 split file (part of the QM9 cache key)."""
     return files_digest([package_file("qm9_test_gdb_ids.json")])
+
+
+def source_files(dataset: str) -> list[Path]:
+    """The package files a dataset is read from (their content keys its caches)."""
+    if dataset == "qm9":
+        return qm9_csv_files()
+    return [moses_csv_file(s) for s in MOSES_SPLITS]
+
+
+def qm9_raw() -> tuple[list[str], np.ndarray]:
+    """All qm9pack molecules: (SMILES, GDB-9 ids), in id order."""
+    frames = [pd.read_csv(f, usecols=["Index", "SMILES"]) for f in qm9_csv_files()]
+    df = pd.concat(frames).sort_values("Index")
+    return df["SMILES"].astype(str).tolist(), df["Index"].to_numpy(np.int64)
+
+
+def moses_raw(split: str) -> list[str]:
+    """The SMILES of one MOSES split, in file order."""
+    return pd.read_csv(moses_csv_file(split), usecols=["SMILES"])["SMILES"].astype(str).tolist()
+
+
+def raw_split(dataset: str, split: str) -> tuple[list[str], np.ndarray]:
+    """(SMILES, source ids) of one split, straight from the package files."""
+    if dataset == "qm9":
+        if split not in ("train", "test"):
+            raise DataError(f"unknown QM9 split '{split}'; known: train, test")
+        smiles, ids = qm9_raw()
+        test = np.isin(ids, np.fromiter(qm9_test_ids(), np.int64))
+        chosen = test if split == "test" else ~test
+        return [s for s, c in zip(smiles, chosen) if c], ids[chosen]
+    if dataset == "moses":
+        smiles = moses_raw(split)
+        return smiles, np.arange(len(smiles), dtype=np.int64)
+    raise DataError(f"unknown dataset '{dataset}'; known: {', '.join(DATASETS_WITH_SPLITS)}")

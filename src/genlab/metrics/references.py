@@ -10,7 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from genlab.data.molecules import DATASETS_WITH_SPLITS, canonical_chunk, map_chunks, canonical_split, default_workers
+from genlab.data.encoding import canonical_chunk
+from genlab.data.molecule_cache import canonical_split
+from genlab.data.sources import DATASETS_WITH_SPLITS
+from genlab.utils.parallel import default_workers, map_chunks
 from genlab.data.smiles_io import read_molecule_file
 from genlab.errors import DataError
 

@@ -19,7 +19,7 @@ from rdkit import RDLogger
 from genlab.chem.validity import GraphVerdict, judge_graph, judge_smiles
 from genlab.chem.vocab import AtomVocab
 from genlab.data.graph_samples import is_graph_sample_file, read_graph_samples
-from genlab.data.molecules import map_chunks, default_workers
+from genlab.utils.parallel import default_workers, map_chunks
 from genlab.data.smiles_io import BLANK_LINE, read_molecule_file
 from genlab.errors import DataError
 

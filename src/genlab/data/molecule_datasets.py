@@ -2,7 +2,7 @@
 
 Items are ``(part, index)`` pairs; the collate turns a list of them into a
 :class:`~genlab.modalities.molecules.GraphBatch` with one vectorised
-:meth:`~genlab.data.molecules.MolGraphSet.dense` call (no per-atom Python loop). The modality is
+:meth:`~genlab.data.molgraph_set.MolGraphSet.dense` call (no per-atom Python loop). The modality is
 :class:`~genlab.modalities.molecules.MolecularGraphModality` built from the training set's
 vocabulary and atom-count histogram.
 """
@@ -15,7 +15,9 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from genlab.data.bundle import DataBundle
-from genlab.data.molecules import MolGraphSet, encode_smiles, load_molecules, why_not_encoded
+from genlab.data.encoding import encode_smiles, why_not_encoded
+from genlab.data.molecule_cache import load_molecules
+from genlab.data.molgraph_set import MolGraphSet
 from genlab.data.registry import DATASETS
 from genlab.data.smiles_io import read_molecule_file
 from genlab.errors import DataError, GenlabError
