@@ -2,7 +2,8 @@
 
 Known answers: RDKit's own fingerprints and Tanimoto; IntDiv of identical molecules is 0 and of
 two molecules is a closed form; SNN, Frag and Scaf of a set against itself are 1; benzene passes
-the filters and textbook PAINS alerts do not; cached statistics reload bit for bit. The slow test
+the filters and textbook PAINS alerts do not; cached statistics reload bit for bit, chunked
+summaries equal whole-set ones, and a file's statistics stay out of the cache. The slow test
 scores a 10,000-molecule sample of the MOSES training set against the full test set and checks
 the published "Train" row of the MOSES README.
 """
@@ -32,10 +33,12 @@ from genlab.metrics.fragments import (
     brics_fragments,
     cosine_similarity,
     frag_similarity,
+    fragment_counts,
     murcko_scaffold,
     scaf_similarity,
+    scaffold_counts,
 )
-from genlab.metrics.snn import snn
+from genlab.metrics.snn import snn, snn_from_fingerprints
 
 PAIRS = [("c1ccccc1O", "c1ccccc1N"), ("CC(=O)Oc1ccccc1C(=O)O", "CC(=O)Nc1ccc(O)cc1"), ("CCO", "CCCCCCCC")]
 
@@ -154,36 +157,94 @@ def test_qm9_halves_measured_values():
 
 
 def test_reference_stats_cache_round_trip(tmp_path, monkeypatch):
-    from genlab.metrics import reference as refmod
+    from genlab.metrics import reference_cache
+    from genlab.metrics.reference_comparison import compare_to_reference
 
     monkeypatch.setenv("GENLAB_CACHE", str(tmp_path))
     gen, ref_smiles = qm9_halves(150)
-    stats = refmod.reference_stats(ref_smiles, name="qm9 sample")
+    stats = reference_cache.reference_stats(ref_smiles, name="qm9 sample", cache=True)
     files = sorted(p.name for p in stats.directory.iterdir())
     assert files == sorted(["meta.json", "fcd.npz", "nspdk.npz", "fingerprints.npz", "fragments.json",
                             "scaffolds.json", "properties.npz"])
     assert json.loads((stats.directory / "meta.json").read_text())["n"] == 150
-    # the key ignores order; a reload reads the files, not the molecules
-    again = refmod.reference_stats(list(reversed(ref_smiles)), name="qm9 sample", parts=())
-    assert again.directory == stats.directory
-    assert np.array_equal(again.fingerprints, stats.fingerprints)
-    assert np.array_equal(again.fcd.sigma, stats.fcd.sigma)
-    assert (again.nspdk != stats.nspdk).nnz == 0
-    assert again.fragments == stats.fragments and again.scaffolds == stats.scaffolds
-    assert all(np.array_equal(again.properties[k], stats.properties[k]) for k in stats.properties)
-    assert again._mols is None  # nothing was recomputed
+    # the key ignores order and the name; a reload reads the files, never the molecules
+    with monkeypatch.context() as m:
+        m.setattr(reference_cache, "summarise", lambda *a, **k: pytest.fail("recomputed"))
+        again = reference_cache.reference_stats(list(reversed(ref_smiles)), name="another", parts=(), cache=True)
+        assert again.directory == stats.directory
+        assert np.array_equal(again.fingerprints, stats.fingerprints)
+        assert np.array_equal(again.fcd.sigma, stats.fcd.sigma) and np.array_equal(again.fcd.mu, stats.fcd.mu)
+        assert np.array_equal(again.nspdk_mean, stats.nspdk_mean)
+        assert again.fragments == stats.fragments and again.scaffolds == stats.scaffolds
+        assert all(np.array_equal(again.properties[k], stats.properties[k]) for k in stats.properties)
     # every metric against cached stats equals the direct computation
-    comparison = refmod.compare_to_reference(again, gen)
+    comparison = compare_to_reference(again, gen)
     assert comparison.snn == pytest.approx(snn(gen, ref_smiles), abs=1e-9)
     assert comparison.frag == pytest.approx(frag_similarity(gen, ref_smiles), abs=1e-12)
     assert comparison.scaf == pytest.approx(scaf_similarity(gen, ref_smiles), abs=1e-12)
     assert comparison.int_div1 == pytest.approx(internal_diversity(gen, 1), abs=1e-12)
     assert comparison.filters == fraction_passes_filters(gen)
-    in_workers = refmod.compare_to_reference(again, gen, workers=1)
+    in_workers = compare_to_reference(again, gen, workers=1)
     for name in ("fcd", "snn", "frag", "scaf", "int_div1", "int_div2", "filters"):
         assert getattr(in_workers, name) == getattr(comparison, name), name
     assert in_workers.nspdk == pytest.approx(comparison.nspdk, rel=1e-12)
     assert in_workers.property_w1 == pytest.approx(comparison.property_w1, rel=1e-12)
+
+
+def test_reference_from_a_file_stays_out_of_the_cache(tmp_path, monkeypatch):
+    from genlab.metrics.molecule_sets import resolve
+    from genlab.metrics.reference_cache import reference_stats
+    from genlab.paths import cache_dir
+
+    monkeypatch.setenv("GENLAB_CACHE", str(tmp_path / "cache"))
+    _, ref_smiles = qm9_halves(150)
+    path = tmp_path / "reference.smi"
+    path.write_text("\n".join(ref_smiles) + "\n")
+    ref_set = resolve(str(path), "test")  # as `genlab evaluate --reference FILE` does
+    stats = reference_stats(ref_set.smiles, name=ref_set.name, parts=("fingerprints", "scaffolds"))
+    assert stats.directory is None and len(stats.fingerprints) == 150
+    assert list(cache_dir("reference").iterdir()) == []
+    # asked to cache: the folder is named by the molecules, never by the file's path
+    kept = reference_stats(ref_set.smiles, name=ref_set.name, parts=("scaffolds",), cache=True)
+    assert kept.directory.name == kept.key[:24] and "reference" not in kept.directory.name
+    assert kept.scaffolds == stats.scaffolds
+    # a dataset split is cached by default, under a readable name
+    split = reference_stats(ref_set.smiles, name="qm9/test", parts=("scaffolds",))
+    assert split.directory.name == f"qm9-test-{split.key[:24]}"
+
+
+def test_registry_covers_every_reference_part():
+    from genlab.metrics.reference_cache import PARTS
+    from genlab.metrics.reference_comparison import REFERENCE_METRICS
+    from genlab.metrics.set_statistics import STATISTICS
+
+    assert sorted({statistic for statistic, _ in REFERENCE_METRICS.values()}) == sorted(PARTS)
+    assert set(PARTS) <= set(STATISTICS)
+    assert len({STATISTICS[p].file for p in STATISTICS}) == len(STATISTICS)
+
+
+def test_chunked_summaries_equal_whole_set_summaries():
+    from genlab.metrics.set_statistics import summarise
+
+    gen, _ = qm9_halves(150)
+    names = ["nspdk", "fingerprints", "fragments", "scaffolds", "properties", "filters"]
+    whole = summarise(gen, names, chunk_size=len(gen)).values
+    for workers in (0, 2):
+        chunked = summarise(gen, names, chunk_size=7, workers=workers).values
+        assert np.array_equal(chunked["fingerprints"], whole["fingerprints"])
+        assert chunked["fragments"] == whole["fragments"] and chunked["scaffolds"] == whole["scaffolds"]
+        assert all(np.array_equal(chunked["properties"][k], whole["properties"][k]) for k in whole["properties"])
+        assert np.array_equal(chunked["filters"], whole["filters"])
+        assert np.allclose(chunked["nspdk"], whole["nspdk"], rtol=1e-12, atol=1e-15)
+
+
+def test_invalid_molecule_in_a_later_chunk_is_named_by_its_position():
+    from genlab.metrics.set_statistics import summarise
+
+    smiles = ["CCO"] * 10 + ["C1CC"]
+    for workers in (0, 1):
+        with pytest.raises(DataError, match="molecule 10 "):
+            summarise(smiles, ["fingerprints", "scaffolds"], chunk_size=4, workers=workers)
 
 
 # -- the MOSES "Train" row -------------------------------------------------------------------
@@ -200,23 +261,18 @@ def test_moses_train_sample_reproduces_published_train_row():
     for the test-set statistics (fingerprints, fragments, scaffolds; cached afterwards), then
     ~2.5 CPU-min (mostly the 10k x 176k Tanimoto products).
     """
-    from genlab.metrics.reference import reference_stats
+    from genlab.metrics.reference_cache import reference_stats
 
     test = moses_raw("test")
     train = moses_raw("train")
-    ref = reference_stats(test, name="moses-test", parts=("fingerprints", "fragments", "scaffolds"))
+    ref = reference_stats(test, name="moses/test", parts=("fingerprints", "fragments", "scaffolds"))
     idx = np.random.default_rng(0).choice(len(train), 10_000, replace=False)
     gen = [train[i] for i in idx]
-    from genlab.metrics.reference import (
-        frag_to_reference,
-        scaf_to_reference,
-        snn_to_reference,
-    )
-
-    assert snn_to_reference(ref, gen) == pytest.approx(0.6419, abs=0.005)
-    assert frag_to_reference(ref, gen) == pytest.approx(1.0, abs=0.001)
-    assert 0.85 < scaf_to_reference(ref, gen) <= 0.9907  # sample-size dependent, see above
-    div = internal_diversities(morgan_fingerprints(gen), (1, 2))
+    fps = morgan_fingerprints(gen)
+    assert snn_from_fingerprints(fps, ref.fingerprints) == pytest.approx(0.6419, abs=0.005)
+    assert cosine_similarity(fragment_counts(gen), ref.fragments) == pytest.approx(1.0, abs=0.001)
+    assert 0.85 < cosine_similarity(scaffold_counts(gen), ref.scaffolds) <= 0.9907  # sample-size dependent, see above
+    div = internal_diversities(fps, (1, 2))
     assert div[1] == pytest.approx(0.8567, abs=0.002)
     assert div[2] == pytest.approx(0.8508, abs=0.002)
     assert fraction_passes_filters(gen) == pytest.approx(1.0, abs=0.001)

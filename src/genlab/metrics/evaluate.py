@@ -13,7 +13,7 @@ Protocol (recorded in the output's ``protocol`` key):
    molecules absent from the training set / distinct scored molecules (MOSES's definition);
 4. FCD, NSPDK, SNN, Frag, Scaf, IntDiv1/2, Filters and the property distances are computed on
    all scored molecules (duplicates included, as MOSES does) against the reference set, whose
-   statistics are cached (:mod:`genlab.metrics.reference`).
+   statistics are cached (:mod:`genlab.metrics.reference_cache`).
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from typing import Any
 
 from genlab import __version__
 from genlab.metrics.properties import plot_property_histograms
-from genlab.metrics.reference import PARTS, compare_to_reference, reference_stats
-from genlab.metrics.references import resolve
+from genlab.metrics.molecule_sets import resolve
+from genlab.metrics.reference_cache import PARTS, reference_stats
+from genlab.metrics.reference_comparison import compare_to_reference
 from genlab.metrics.samples import JudgedSamples, judge_file
 
 #: the keys of the evaluation JSON, in table order

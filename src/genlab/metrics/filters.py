@@ -63,6 +63,11 @@ def _pattern_screens() -> tuple[DataStructs.ExplicitBitVect, ...]:
     return tuple(Chem.PatternFingerprint(pattern) for pattern in filter_patterns())
 
 
+def prepare_filters() -> None:
+    """Read and screen the patterns now (e.g. before forking workers that then share them)."""
+    _pattern_screens()
+
+
 def matches_any_pattern(mol_with_h: Chem.Mol, screened: bool = True) -> bool:
     """Whether a molecule (with explicit hydrogens) matches any MCF/PAINS query."""
     if not screened:

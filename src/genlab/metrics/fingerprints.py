@@ -30,14 +30,14 @@ MORGAN_RADIUS = 2
 MORGAN_BITS = 1024
 
 
-def as_mols(molecules: Sequence[str | Chem.Mol]) -> list[Chem.Mol]:
+def as_mols(molecules: Sequence[str | Chem.Mol], start: int = 0) -> list[Chem.Mol]:
     """RDKit molecules from SMILES (parsed and sanitized) or molecules (passed through).
 
     Every metric takes valid molecules; a SMILES that RDKit rejects is a :class:`DataError`
-    naming its position, never a silent skip.
+    naming its position (counted from ``start``, for a chunk of a larger set), never a silent skip.
     """
     mols = []
-    for i, item in enumerate(molecules):
+    for i, item in enumerate(molecules, start):
         if isinstance(item, Chem.Mol):
             mols.append(item)
             continue

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
@@ -73,6 +74,34 @@ def nspdk_features(molecules: Sequence[str | Chem.Mol]) -> sp.csr_matrix:
     if not graphs:
         raise DataError("NSPDK needs at least one non-empty molecule")
     return vectorize(graphs, complexity=NSPDK_COMPLEXITY, discrete=True).tocsr()
+
+
+@dataclass
+class EmbeddingSum:
+    """Sum (D,) and count of NSPDK feature rows, merged chunk by chunk: the mean embedding of a
+    set without its (N, D) feature matrix."""
+
+    total: np.ndarray | None
+    n: int
+
+    @classmethod
+    def of(cls, molecules: Sequence[str | Chem.Mol]) -> "EmbeddingSum":
+        """The non-empty molecules' feature sum (a set of only empty molecules sums to nothing)."""
+        if not any(m.GetNumAtoms() > 0 for m in as_mols(molecules)):
+            return cls(None, 0)
+        features = nspdk_features(molecules)
+        return cls(np.asarray(features.sum(axis=0), dtype=np.float64).ravel(), features.shape[0])
+
+    def merge(self, other: "EmbeddingSum") -> "EmbeddingSum":
+        if other.n:
+            self.total = other.total.copy() if self.total is None else self.total + other.total
+            self.n += other.n
+        return self
+
+    def mean(self) -> np.ndarray:
+        if self.n == 0:
+            raise DataError("NSPDK needs at least one non-empty molecule")
+        return self.total / self.n
 
 
 def mean_embedding(features: sp.spmatrix) -> np.ndarray:

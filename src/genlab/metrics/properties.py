@@ -50,6 +50,11 @@ def sa_score(mol: Chem.Mol) -> float:
     return float(score)
 
 
+def prepare_properties() -> None:
+    """Load the SA module and its fragment-score table now (e.g. before forking workers)."""
+    sa_score(Chem.MolFromSmiles("C"))
+
+
 PROPERTIES: dict[str, Callable[[Chem.Mol], float]] = {
     "logP": Crippen.MolLogP,
     "SA": sa_score,

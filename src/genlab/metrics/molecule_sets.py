@@ -1,8 +1,9 @@
-"""Reference and training sets named on the command line: ``qm9``, ``moses`` or a file path.
+"""The molecule sets a command line names as reference or training set: ``qm9``, ``moses`` or a file.
 
 ``qm9`` / ``moses`` as a *reference* mean the standard test split; as a *training set* (for
 novelty) the training split. Every set is returned as canonical non-isomeric SMILES, the form in
-which genlab compares molecules.
+which genlab compares molecules. A named split's statistics are worth caching (it is scored
+against again and again); a file's are not, unless asked (:func:`is_dataset_split`).
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from pathlib import Path
 
 from genlab.data.encoding import canonical_chunk
 from genlab.data.molecule_cache import canonical_split
-from genlab.data.sources import DATASETS_WITH_SPLITS
-from genlab.utils.parallel import default_workers, map_chunks
 from genlab.data.smiles_io import read_molecule_file
+from genlab.data.sources import DATASETS_WITH_SPLITS
 from genlab.errors import DataError
+from genlab.utils.parallel import default_workers, map_chunks
 
 
 @dataclass(frozen=True)
@@ -36,3 +37,9 @@ def resolve(spec: str, split: str) -> MoleculeSet:
     if not smiles:
         raise DataError("no valid molecule in the file", path=path)
     return MoleculeSet(str(path), smiles)
+
+
+def is_dataset_split(name: str | None) -> bool:
+    """Whether ``name`` is what :func:`resolve` calls a dataset split (``"moses/test"``), not a file."""
+    dataset, _, split = (name or "").partition("/")
+    return split in DATASETS_WITH_SPLITS.get(dataset, ())
