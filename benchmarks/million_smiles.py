@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from genlab.utils.atomic import atomic_write
+
 SMILES = ["CCO", "c1ccccc1O", "CC(=O)Nc1ccc(O)cc1", "C1CC1C#N", "OC(=O)C(N)Cc1ccccc1", "CN1CCC[C@H]1c1cccnc1",
           "O=C1NC(=O)C(=O)N1", "CC(C)(C)OC(=O)N"]
 
@@ -70,7 +72,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / ("million.smi.gz" if args.gzip else "million.smi")
         t = time.perf_counter()
-        write_file(path, args.lines, args.gzip)
+        atomic_write(path, lambda tmp: write_file(tmp, args.lines, args.gzip))
         print(json.dumps({"file": path.name, "lines": args.lines, "bytes": path.stat().st_size,
                           "write_seconds": round(time.perf_counter() - t, 1)}))
         stages = ["stream", "collect"] + (["judge"] if args.judge else [])

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
@@ -33,6 +32,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
 from genlab.paths import cache_dir
+from genlab.utils.atomic import atomic_write
 
 FEATURE_DIM = 64
 #: everything that determines the classifier's weights; its hash names the cache file
@@ -152,10 +152,9 @@ def digits_classifier() -> TrainedClassifier:
             accuracy = float(f.metadata()["heldout_accuracy"])
     else:
         model, accuracy = train_classifier()
-        tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp),
-                  metadata={"heldout_accuracy": repr(accuracy), "recipe": json.dumps(RECIPE, sort_keys=True)})
-        os.replace(tmp, path)
+        tensors = {k: v.contiguous() for k, v in model.state_dict().items()}
+        meta = {"heldout_accuracy": repr(accuracy), "recipe": json.dumps(RECIPE, sort_keys=True)}
+        atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=meta))
     return TrainedClassifier(model.eval(), accuracy, key, str(path))
 
 
