@@ -15,8 +15,8 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
+from support import SRC
 
-SRC = Path(__file__).resolve().parents[1] / "src"
 
 #: module prefixes in layer order; a module may import its own layer or lower ones
 LAYERS = [

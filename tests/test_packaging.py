@@ -19,17 +19,18 @@ import yaml
 
 from genlab.errors import ConfigError
 from genlab.paths import configs_dir, find_config, shipped_config, shipped_configs
+from support import REPO
 
-ROOT = Path(__file__).resolve().parents[1]
-REPO_CONFIGS = sorted(p.relative_to(ROOT / "configs").as_posix() for p in (ROOT / "configs").glob("*/*.yaml"))
+
+REPO_CONFIGS = sorted(p.relative_to(REPO / "configs").as_posix() for p in (REPO / "configs").glob("*/*.yaml"))
 #: what a wheel build needs from the repository (setup.py computes the package list)
 BUILD_INPUTS = ("pyproject.toml", "setup.py", "README.md", "src", "configs")
 
 
 def test_the_shipped_configs_are_the_repository_configs():
-    assert configs_dir().resolve() == (ROOT / "configs").resolve()  # the editable install reads configs/
+    assert configs_dir().resolve() == (REPO / "configs").resolve()  # the editable install reads configs/
     assert shipped_configs() == REPO_CONFIGS
-    assert shipped_config("qm9/demo.yaml").read_bytes() == (ROOT / "configs" / "qm9" / "demo.yaml").read_bytes()
+    assert shipped_config("qm9/demo.yaml").read_bytes() == (REPO / "configs" / "qm9" / "demo.yaml").read_bytes()
     with pytest.raises(ConfigError, match="no shipped config 'qm9/nope.yaml'; shipped: .*qm9/demo.yaml"):
         shipped_config("qm9/nope.yaml")
 
@@ -51,11 +52,11 @@ def build_wheel(out: Path) -> Path:
     source = out / "source"
     source.mkdir(parents=True)
     for name in BUILD_INPUTS:
-        if (ROOT / name).is_dir():
-            shutil.copytree(ROOT / name, source / name,
+        if (REPO / name).is_dir():
+            shutil.copytree(REPO / name, source / name,
                             ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "*.pyc"))
         else:
-            shutil.copy2(ROOT / name, source / name)
+            shutil.copy2(REPO / name, source / name)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
                     "-w", str(out / "dist"), str(source)], check=True, capture_output=True, timeout=600)
     (wheel,) = (out / "dist").glob("genlab-*.whl")
@@ -74,8 +75,8 @@ def test_the_wheel_alone_runs_the_demo_outside_the_repository(tmp_path):
     wheel = build_wheel(tmp_path / "build")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {f"genlab/configs/{c}" for c in REPO_CONFIGS} <= names
-    sources = {f"genlab/{p.relative_to(ROOT / 'src' / 'genlab').as_posix()}"
-               for p in (ROOT / "src" / "genlab").rglob("*") if p.suffix in (".py", ".json")}
+    sources = {f"genlab/{p.relative_to(REPO / 'src' / 'genlab').as_posix()}"
+               for p in (REPO / "src" / "genlab").rglob("*") if p.suffix in (".py", ".json")}
     assert sources <= names, sorted(sources - names)
 
     site = tmp_path / "site"

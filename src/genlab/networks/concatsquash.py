@@ -44,7 +44,7 @@ class ConcatSquashMLP(nn.Module):
                  activation: str = "softplus") -> None:
         super().__init__()
         at_least("hidden", hidden, 1)
-        at_least("depth", depth, 1)
+        at_least("depth", depth, 0)  # depth 0: one ConcatSquash layer, a field linear in x
         one_of("activation", activation, _ACTIVATIONS)
         dim = sum(math.prod(s) for s in shapes.values())
         widths = [dim] + [hidden] * depth + [dim]

@@ -35,7 +35,6 @@ from genlab.generative.processes.flow_matching import FlowMatchingProcess
 from genlab.generative.processes.time import uniform_times
 from genlab.generative.samplers.likelihood import LikelihoodResult, gaussian_log_prob, ode_log_likelihood
 from genlab.generative.samplers.ode import check_ode_settings, ode_sample
-from genlab.utils import checks
 
 #: smallest t at which an x_0-prediction is turned into a velocity (v divides by s(t) ~ t)
 T_MIN_X0 = 1e-4
@@ -50,11 +49,9 @@ class FlowMatchingFamily(PredictionChoice, Family):
                  ode_method: str = "dopri5", sample_steps: int = 100, rtol: float = 1e-5,
                  atol: float = 1e-5) -> None:
         super().__init__(modality)
-        checks.positive("rtol", rtol)
-        checks.positive("atol", atol)
         self.process, self.network = process, network
         self.ode_method, self.sample_steps, self.rtol, self.atol = ode_method, sample_steps, rtol, atol
-        check_ode_settings(ode_method, sample_steps)
+        check_ode_settings(ode_method, sample_steps, rtol, atol)
         self._samplers = {"ode": self._ode}
         self.choose_prediction(prediction, loss_weights, "velocity", (self._velocity_loss, self._velocity_output),
                                self._velocity_from_x0)

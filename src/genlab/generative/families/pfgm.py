@@ -20,7 +20,6 @@ from genlab.modalities.base import Modality, State
 from genlab.generative.processes.pfgm import PFGMProcess
 from genlab.generative.samplers.ode import check_ode_settings, ode_sample
 from genlab.utils.broadcast import expand_like
-from genlab.utils import checks
 
 
 class PFGMFamily(Family):
@@ -30,11 +29,9 @@ class PFGMFamily(Family):
                  ode_method: str = "dopri5", sample_steps: int = 100, rtol: float = 1e-4,
                  atol: float = 1e-4) -> None:
         super().__init__(modality)
-        checks.positive("rtol", rtol)
-        checks.positive("atol", atol)
         self.process, self.network = process, network
         self.ode_method, self.sample_steps, self.rtol, self.atol = ode_method, sample_steps, rtol, atol
-        check_ode_settings(ode_method, sample_steps)
+        check_ode_settings(ode_method, sample_steps, rtol, atol)
         self._samplers = {"ode": self._ode}
 
     def field_model(self, x: State, t: Tensor) -> tuple[State, Tensor]:

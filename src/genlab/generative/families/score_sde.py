@@ -52,7 +52,7 @@ class ScoreSDEFamily(PredictionChoice, Family):
                  sample_steps: int = 500, sample_t_eps: float = 1e-3, ode_method: str = "dopri5",
                  rtol: float = 1e-5, atol: float = 1e-5) -> None:
         super().__init__(modality)
-        for name, value in (("t_eps", t_eps), ("sample_t_eps", sample_t_eps), ("snr", snr), ("rtol", rtol), ("atol", atol)):
+        for name, value in (("t_eps", t_eps), ("sample_t_eps", sample_t_eps), ("snr", snr)):
             checks.positive(name, value)
         checks.at_least("n_corrector_steps", n_corrector_steps, 0)
         self.process, self.network = process, network
@@ -61,7 +61,7 @@ class ScoreSDEFamily(PredictionChoice, Family):
         self.t_eps, self.sampler, self.predictor, self.corrector = t_eps, sampler, predictor, corrector
         self.snr, self.n_corrector_steps, self.sample_steps = snr, n_corrector_steps, sample_steps
         self.sample_t_eps, self.ode_method, self.rtol, self.atol = sample_t_eps, ode_method, rtol, atol
-        check_ode_settings(ode_method, sample_steps)
+        check_ode_settings(ode_method, sample_steps, rtol, atol)
         self._samplers = {"pc": self._pc, "ode": self._ode}
         pick(self._samplers, sampler, "sampler")
         self.choose_prediction(prediction, loss_weights, "score", (self._score_loss, self._score_output),

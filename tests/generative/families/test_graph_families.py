@@ -25,9 +25,10 @@ from genlab.modalities.molecules import GraphBatch, pair_mask
 from genlab.networks.graph_flows import AdjacencyConditioner, GraphNVPFlow, NodeConditioner
 from genlab.networks.mpnn import AttentionMessagePassing, MPNNEncoder
 from genlab.networks.rgcn import RGCNCritic
+from support import CONFIGS
 
 torch.set_num_threads(1)
-CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "qm9"
+CONFIGS = CONFIGS / "qm9"
 
 
 @pytest.fixture(scope="module")

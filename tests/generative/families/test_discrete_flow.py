@@ -22,9 +22,10 @@ from genlab.modalities.points import PointsModality
 from genlab.networks.mlp import TimeMLP
 from genlab.generative.processes.discrete_flow import DiscreteFlowProcess
 from genlab.generative.processes.time import reverse_grid
+from support import CONFIGS
 
 torch.set_num_threads(1)
-CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "qm9"
+CONFIGS = CONFIGS / "qm9"
 
 Q = torch.tensor([0.6, 0.3, 0.1])  # data distribution of one categorical variable
 PI = torch.tensor([0.2, 0.5, 0.3])  # prior

@@ -25,6 +25,7 @@ from genlab.chem.vocab import AtomVocab
 from genlab.cli.main import main
 from genlab.data import graph_samples
 from genlab.data.smiles_io import read_molecule_file
+from support import CONFIGS, QM9_SMALL, SRC
 
 POINTS = {
     "data": {"name": "points", "dataset": "moons", "n_train": 256, "n_heldout": 64},
@@ -275,7 +276,7 @@ def test_reader_streams_a_large_file_in_bounded_memory(tmp_path):
 
 def test_source_never_unpickles():
     """No pickle, torch.load or numpy loading with pickles anywhere in genlab's source."""
-    src = Path(__file__).resolve().parents[1] / "src" / "genlab"
+    src = SRC / "genlab"
     for path in src.rglob("*.py"):
         text = path.read_text(encoding="utf-8")
         code = "\n".join(line.split("#")[0] for line in text.splitlines())
@@ -289,7 +290,7 @@ def test_impossible_sampler_settings_are_one_line_config_errors(tmp_path, capsys
     """sample_steps < 1 and an unknown ODE method are refused when the family is built."""
     for override, words in [("family.sample_steps=-1", "key 'family.sample_steps': must be at least 1"),
                             ("family.ode_method=rk99", "key 'family.ode_method': expected one of 'euler'")]:
-        config = Path(__file__).resolve().parents[1] / "configs" / "points" / "flow_matching.yaml"
+        config = CONFIGS / "points" / "flow_matching.yaml"
         code = main(["train", str(config), "--out", str(tmp_path / override.split("=")[1]),
                      "--set", override, "--set", "train.max_steps=1"])
         err = capsys.readouterr().err.strip().splitlines()
@@ -298,7 +299,6 @@ def test_impossible_sampler_settings_are_one_line_config_errors(tmp_path, capsys
 
 # --- impossible constructor values name their key -----------------------------------------------
 
-QM9_SMALL = Path(__file__).resolve().parent / "data" / "qm9_64.smi"
 
 #: (shipped config, key, impossible value, what the one line says after the key)
 IMPOSSIBLE = [
@@ -342,7 +342,7 @@ IMPOSSIBLE = [
     ("points/pfgm.yaml", "process.sigma_data", "0", "must be positive"),
     ("points/realnvp.yaml", "network.n_couplings", "0", "must be at least 1, got 0"),
     ("points/realnvp.yaml", "network.depth", "-1", "must not be negative, got -1"),
-    ("points/ffjord.yaml", "network.depth", "0", "must be at least 1, got 0"),
+    ("points/ffjord.yaml", "network.depth", "-1", "must be at least 0, got -1"),
     ("points/ffjord.yaml", "network.activation", "relu", "expected one of 'softplus', 'tanh'"),
     ("digits/ddpm.yaml", "network.groups", "0", "must be at least 1, got 0"),
     ("digits/ddpm.yaml", "network.dropout", "1.0", "must be in [0, 1), got 1.0"),
@@ -371,7 +371,7 @@ IMPOSSIBLE = [
 @pytest.mark.parametrize("name, key, value, reason", IMPOSSIBLE)
 def test_impossible_values_are_refused_with_their_key(tmp_path, capsys, name, key, value, reason):
     """``genlab train CONFIG --set KEY=VALUE`` stops with one line naming the key; no run is made."""
-    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "configs" / name).read_text())
+    config = yaml.safe_load((CONFIGS / name).read_text())
     if config["data"]["name"] == "qm9":  # a small file in place of the QM9 cache
         config["data"] = {"name": "smiles", "path": str(QM9_SMALL)}
     elif config["data"]["name"] == "points":

@@ -1,12 +1,12 @@
 """Behaviour kept: every shipped config, built with a fixed seed, gives the same loss on a fixed
 batch and bit-identical samples for a fixed seed as when the golden file was written.
 
-The golden file ``tests/data/golden_samples.json`` holds, per config, the loss (repr of the float;
+The golden file ``tests/fixtures/golden_samples.json`` holds, per config, the loss (repr of the float;
 compared to a relative 1e-6, so that summing the same terms in another order passes) and the
 SHA-256 of the sample tensors (compared exactly). A change that alters the computation of a family (or the
 order of its random draws) fails here; if that change is intended, regenerate the file with
 ``GENLAB_UPDATE_GOLDEN=1 pytest tests/test_golden_samples.py`` and say why in the commit.
-QM9 configs run on the 64 QM9 molecules of ``tests/data/qm9_64.smi`` (read as a ``smiles``
+QM9 configs run on the 64 QM9 molecules of ``tests/fixtures/qm9_64.smi`` (read as a ``smiles``
 dataset) so that no dataset cache is needed.
 """
 
@@ -23,11 +23,10 @@ from torch.utils.data import DataLoader
 
 from genlab.build import build_family
 from genlab.config import load_config
+from support import CONFIGS, QM9_SMALL, TEST_DATA
 
-ROOT = Path(__file__).resolve().parents[1]
-CONFIGS = ROOT / "configs"
-GOLDEN = Path(__file__).resolve().parent / "data" / "golden_samples.json"
-SMALL_MOLECULES = Path(__file__).resolve().parent / "data" / "qm9_64.smi"
+GOLDEN = TEST_DATA / "golden_samples.json"
+SMALL_MOLECULES = QM9_SMALL
 CASES = sorted(str(p.relative_to(CONFIGS)) for d in ("points", "digits", "qm9") for p in (CONFIGS / d).glob("*.yaml"))
 N_SAMPLES, SAMPLE_STEPS = 4, 3
 

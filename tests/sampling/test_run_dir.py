@@ -28,8 +28,9 @@ from genlab.modalities.points import PointsModality
 from genlab.modalities.registry import MODALITIES
 from genlab.sampling.run import Run
 from genlab.sampling.run_dir import modality_record
+from support import QM9_SMALL
 
-SMALL_MOLECULES = Path(__file__).resolve().parent / "data" / "qm9_64.smi"
+SMALL_MOLECULES = QM9_SMALL
 MOLECULES = {
     "family": {"name": "discrete_flow_matching", "sample_steps": 3},
     "process": {"name": "discrete_flow"},

@@ -16,10 +16,11 @@ from genlab.errors import ConfigError
 from genlab.trainable import FAMILIES
 from genlab.networks.registry import NETWORKS
 from genlab.generative.processes.registry import PROCESSES
+from support import CONFIGS
 
 torch.set_num_threads(1)
 load_providers()
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+CONFIGS = CONFIGS
 FAMILY_CONFIGS = ["ddpm", "ncsn", "score_sde_vp", "score_sde_subvp", "score_sde_ve", "pfgm", "flow_matching"]
 SMALL_NETWORK = {"mlp": {"hidden": 32, "depth": 1}, "unet": {"base_channels": 8, "channel_mults": [1, 2]}}
 

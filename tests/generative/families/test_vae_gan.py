@@ -21,6 +21,7 @@ from genlab.modalities.base import State
 from genlab.modalities.images import ImagesModality
 from genlab.modalities.points import PointsModality
 from genlab.networks.latent_maps import MLPDecoder, MLPEncoder
+from support import CONFIGS
 
 torch.set_num_threads(1)
 
@@ -188,7 +189,7 @@ def tiny(config_path: str) -> dict:
 
 @pytest.mark.parametrize("dataset,name", CASES)
 def test_family_trains_through_the_trainer_and_samples(dataset, name, tmp_path):
-    config = Path(__file__).resolve().parents[1] / "configs" / dataset / f"{name}.yaml"
+    config = CONFIGS / dataset / f"{name}.yaml"
     run = train(tiny(str(config)), out=tmp_path / "run", progress=False)
     shape = (2,) if dataset == "points" else (1, 8, 8)
     result = run.sample(6, seed=4)
@@ -208,7 +209,7 @@ def test_genlab_train_and_sample_commands_run_a_gan(tmp_path):
     from genlab.cli.main import main
 
     config = tmp_path / "wgan_gp.yaml"
-    config.write_text(yaml.safe_dump(tiny(str(Path(__file__).resolve().parents[1] / "configs" / "points" / "wgan_gp.yaml"))))
+    config.write_text(yaml.safe_dump(tiny(str(CONFIGS / "points" / "wgan_gp.yaml"))))
     run = tmp_path / "run"
     assert main(["train", str(config), "--out", str(run), "--quiet"]) == 0
     saved = json.loads((run / "config.json").read_text())

@@ -16,8 +16,9 @@ from genlab import api
 from genlab.evaluation.bench import BenchSettings, bench
 from genlab.cli.main import main
 from genlab.metrics.evaluators import evaluate_points
+from support import CONFIGS
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+CONFIGS = CONFIGS
 FAMILIES = ["flow_matching", "ddpm"]
 STEPS, SAMPLES, SEED = 24, 200, 0
 

@@ -13,6 +13,7 @@ from genlab.data.molecule_cache import canonical_split, load_molecules
 from genlab.data.round_trip import roundtrip_check
 from genlab.data.sources import qm9_raw, raw_split
 from genlab.paths import cache_dir
+from support import REPO
 
 
 def test_qm9_standard_split_sizes_and_ids():
@@ -34,7 +35,7 @@ def test_qm9_second_load_is_fast():
 
 
 def test_tests_use_a_cache_of_their_own():
-    repo = Path(__file__).resolve().parents[1]
+    repo = REPO
     expected = Path(os.environ.get("GENLAB_TEST_CACHE", repo / ".cache" / "genlab-tests"))
     assert cache_dir().resolve() == expected.resolve()
     assert cache_dir().resolve() != (Path.home() / ".cache" / "genlab").resolve()

@@ -32,9 +32,10 @@ from genlab.generative.processes.ddpm import DDPMProcess
 from genlab.generative.processes.ncsn import NCSNProcess
 from genlab.generative.processes.registry import PROCESSES
 from genlab.generative.processes.sde import VESDE, VPSDE, SubVPSDE
+from support import CONFIGS
 
 torch.set_num_threads(1)
-CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "qm9"
+CONFIGS = CONFIGS / "qm9"
 MIXTURE = GaussianMixture(
     weights=torch.tensor([0.4, 0.6]),
     means=torch.tensor([[-2.0, 0.5], [1.5, -1.0]]),
