@@ -2,7 +2,7 @@
 import points down the layers that docs/architecture.md draws:
 
     foundation → chem → axes (modalities, networks, processes, flows) → trainable → data, samplers
-    → families → build → training, sampling, metrics → evaluation → api, bench → cli
+    → families, classifiers → build → training, sampling, metrics → evaluation → api, bench → cli
 
 and the sampling and evaluation commands run without Lightning (the trainer's library)."""
 
@@ -25,7 +25,7 @@ LAYERS = [
     ["genlab.modalities", "genlab.generative.processes", "genlab.generative.flows", "genlab.networks"],
     ["genlab.trainable"],  # the trainer's contract and the FAMILIES registry
     ["genlab.data", "genlab.generative.samplers"],
-    ["genlab.generative.families"],
+    ["genlab.generative.families", "genlab.classifiers"],
     ["genlab.build"],
     ["genlab.metrics", "genlab.sampling", "genlab.training"],
     ["genlab.evaluation"],

@@ -54,4 +54,7 @@ class Trainable(nn.Module):
         raise NotImplementedError
 
 
-FAMILIES: Registry[Trainable] = Registry("family", providers=("genlab.generative.families.registry",))
+FAMILIES: Registry[Trainable] = Registry("family", providers=(
+    "genlab.generative.families.registry",
+    "genlab.classifiers.registry",
+))

@@ -69,6 +69,27 @@ class State:
         )
 
 
+@dataclass
+class LabelledBatch:
+    """Samples with class labels: ``inputs`` is what the modality encodes (a (B, ...) tensor),
+    ``labels`` (B,) long. What classifier datasets yield; a modality encodes ``inputs`` alone, so
+    generative families train on labelled data sets unchanged."""
+
+    inputs: Any
+    labels: Tensor
+
+    def __len__(self) -> int:
+        return self.labels.shape[0]
+
+    def to(self, device: torch.device | str) -> "LabelledBatch":
+        return LabelledBatch(self.inputs.to(device), self.labels.to(device))
+
+
+def unlabelled(batch: Any) -> Any:
+    """The inputs of a :class:`LabelledBatch`, any other batch as it is."""
+    return batch.inputs if isinstance(batch, LabelledBatch) else batch
+
+
 class Modality:
     """Base class; subclasses are registered in :data:`genlab.modalities.registry.MODALITIES`."""
 
@@ -106,6 +127,17 @@ class Modality:
         """Per-sample shape of each component, e.g. ``{"x": (2,)}`` or ``{"x": (1, 8, 8)}``;
         networks are built with it (``NETWORKS.build(cfg, shapes=modality.shapes())``)."""
         raise NotImplementedError
+
+    #: the box a classifier's inputs live in (:meth:`to_inputs`), e.g. (0, 1) for images; None:
+    #: unbounded (points). Attacks keep their adversarial inputs inside it.
+    input_range: tuple[float, float] | None = None
+
+    def to_inputs(self, state: State) -> Tensor:
+        """The one tensor a classifier reads, in :attr:`input_range`; the state's only component
+        by default."""
+        if len(state.parts) != 1:
+            raise ValueError(f"{type(self).__name__} has no classifier input view")
+        return next(iter(state.parts.values()))
 
     def view_shapes(self, view: str = "state") -> dict[str, tuple[int, ...]]:
         """Per-sample shapes of one view (networks declare the view they read with a ``view``

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from genlab.modalities.base import Modality, State
+from genlab.modalities.base import Modality, State, unlabelled
 from genlab.modalities.points import _randn_like
 
 
@@ -32,8 +32,15 @@ class ImagesModality(Modality):
     def shapes(self) -> dict[str, tuple[int, ...]]:
         return {"x": (self.channels, self.height, self.width)}
 
+    #: classifier inputs are pixels in [0, 1] (the convention of the attack literature)
+    input_range = (0.0, 1.0)
+
     def encode(self, batch: Tensor) -> State:
-        return State({"x": batch.float()})  # (B, C, H, W)
+        return State({"x": unlabelled(batch).float()})  # (B, C, H, W) in [-1, 1]
+
+    def to_inputs(self, state: State) -> Tensor:
+        """Pixels in [0, 1], (B, C, H, W): x/2 + 1/2 of the state's [-1, 1]."""
+        return 0.5 * state.parts["x"] + 0.5
 
     def decode(self, state: State) -> Tensor:
         return state.parts["x"].clamp(-1, 1)  # (B, C, H, W)

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from genlab.modalities.base import Modality, State
+from genlab.modalities.base import Modality, State, unlabelled
 
 
 class PointsModality(Modality):
@@ -28,7 +28,7 @@ class PointsModality(Modality):
         return {"x": (self.dim,)}
 
     def encode(self, batch: Tensor) -> State:
-        return State({"x": batch.float()})  # (B, D)
+        return State({"x": unlabelled(batch).float()})  # (B, D)
 
     def decode(self, state: State) -> Tensor:
         return state.parts["x"]  # (B, D)
