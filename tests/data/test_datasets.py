@@ -35,8 +35,7 @@ def test_qm9_second_load_is_fast():
 
 
 def test_tests_use_a_cache_of_their_own():
-    repo = REPO
-    expected = Path(os.environ.get("GENLAB_TEST_CACHE", repo / ".cache" / "genlab-tests"))
+    expected = Path(os.environ.get("GENLAB_TEST_CACHE", REPO / ".cache" / "genlab-tests"))
     assert cache_dir().resolve() == expected.resolve()
     assert cache_dir().resolve() != (Path.home() / ".cache" / "genlab").resolve()
 
