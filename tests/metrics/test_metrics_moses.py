@@ -170,7 +170,7 @@ def test_reference_stats_cache_round_trip(tmp_path, monkeypatch):
     # the key ignores order and the name; a reload reads the files, never the molecules
     with monkeypatch.context() as m:
         m.setattr(reference_cache, "summarise", lambda *a, **k: pytest.fail("recomputed"))
-        again = reference_cache.reference_stats(list(reversed(ref_smiles)), name="another", parts=(), cache=True)
+        again = reference_cache.reference_stats(ref_smiles[::-1], name="another", parts=(), cache=True)
         assert again.directory == stats.directory
         assert np.array_equal(again.fingerprints, stats.fingerprints)
         assert np.array_equal(again.fcd.sigma, stats.fcd.sigma) and np.array_equal(again.fcd.mu, stats.fcd.mu)
@@ -233,7 +233,7 @@ def test_chunked_summaries_equal_whole_set_summaries():
         chunked = summarise(gen, names, chunk_size=7, workers=workers).values
         assert np.array_equal(chunked["fingerprints"], whole["fingerprints"])
         assert chunked["fragments"] == whole["fragments"] and chunked["scaffolds"] == whole["scaffolds"]
-        assert all(np.array_equal(chunked["properties"][k], whole["properties"][k]) for k in whole["properties"])
+        assert all(np.array_equal(chunked["properties"][k], v) for k, v in whole["properties"].items())
         assert np.array_equal(chunked["filters"], whole["filters"])
         assert np.allclose(chunked["nspdk"], whole["nspdk"], rtol=1e-12, atol=1e-15)
 

@@ -5,14 +5,14 @@ covariance of ChemNet's penultimate activations (512-d) over a set,
 
     FCD = ||mu_R - mu_G||^2 + Tr(Sigma_R + Sigma_G - 2 (Sigma_R Sigma_G)^(1/2)).
 
-Everything is fcd_torch 1.0.7's own code (``FCD.get_predictions`` for the activations, which
-canonicalizes each SMILES with RDKit and pads it to 350 tokens, then ``FCD.precalc``'s mean and
-``np.cov``; ``calculate_frechet_distance`` for the formula), on CPU with ``n_jobs=1`` and batch size 512, so the value equals
-``FCD(device='cpu', n_jobs=1)(ref, gen)``. Why ``n_jobs=1``: fcd_torch's ``n_jobs`` only moves
-SMILES canonicalization and one-hot encoding (a small part of FCD's CPU time) into DataLoader
-worker processes; on 2 cores the second core is better spent on the RDKit/EDeN statistics
-(``compare_to_reference(..., workers=1)``), while ChemNet itself uses torch's intra-op threads
-(``torch.set_num_threads``). The number does not depend on ``n_jobs``.
+The activations and the formula are fcd_torch 1.0.7's own code (``FCD.get_predictions``, which
+canonicalizes each SMILES with RDKit and pads it to 350 tokens; ``calculate_frechet_distance``),
+on CPU with ``n_jobs=1`` and batch size 512, and (mu, Sigma) are those of ``FCD.precalc`` (mean
+and ``np.cov``), so the value is ``FCD(device='cpu', n_jobs=1)(ref, gen)``. Why ``n_jobs=1``:
+fcd_torch's ``n_jobs`` only moves SMILES canonicalization and one-hot encoding (a small part of
+FCD's CPU time) into DataLoader worker processes; on 2 cores the second core is better spent on
+the RDKit/EDeN statistics (``compare_to_reference(..., workers=1)``), while ChemNet itself uses
+torch's intra-op threads (``torch.set_num_threads``). The number does not depend on ``n_jobs``.
 
 Bounded memory. fcd_torch's ``get_predictions`` keeps every batch's output until the end, and
 each output is a view of the last LSTM's whole output sequence (batch x 88 steps x 512 floats),

@@ -10,18 +10,19 @@ nspdk_stats``) reports the squared MMD
           = || mean_R phi - mean_G phi ||^2        (the kernel is linear),
 
 which is what we compute, from the mean embeddings (the matrix form needs 10k x 13k dense
-kernels; the two agree to ~1e-16, checked in the tests).
+kernels; the two agree to round-off, checked in the tests). A set's mean embedding is summed
+chunk by chunk (:class:`EmbeddingSum`), so its (N, 2^16 + 1) feature matrix is never held whole.
 
 Graphs are GDSS's ``mols_to_nx``: node ``label`` = atom symbol, edge ``label`` =
 ``int(bond.GetBondTypeAsDouble())`` — so an aromatic bond (1.5) becomes 1, the same label as a
 single bond, for molecules parsed from SMILES. As in GDSS, empty molecules are dropped.
 
 Determinism. EDeN hashes a node label with Python's ``hash()``; for a ``str`` that is salted per
-process (``PYTHONHASHSEED``), so GDSS's number moves by about 1 % from run to run (feature hash
-collisions change; measured 0.000891-0.000900 over four seeds on 2k vs 2k QM9 molecules), and
-features computed in two processes are incomparable. We label atoms with :class:`AtomSymbol`,
-a ``str`` equal to the symbol whose hash is a fixed BLAKE2b digest, so cached reference features
-stay valid and the value is the same in every process.
+process (``PYTHONHASHSEED``), so GDSS's number moves from run to run (feature hash collisions
+change; ``docs/metrics.md`` has the spread), and features computed in two processes are
+incomparable. We label atoms with :class:`AtomSymbol`, a ``str`` equal to the symbol whose hash
+is a fixed BLAKE2b digest, so a cached reference embedding stays valid and the value is the same
+in every process.
 
 EDeN on a graph with one node and no edge (CH4, H2O, NH3 in QM9) returns a valid unit vector
 with two non-zero entries of 1/sqrt(2), so such molecules need no special case; C, N and O give

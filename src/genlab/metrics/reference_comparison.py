@@ -71,14 +71,14 @@ def compare_to_reference(
     """Every metric of generated SMILES against ``ref``.
 
     ``nspdk=False`` skips NSPDK (``nspdk`` is then NaN) and never computes the reference's NSPDK
-    statistic — for MOSES-sized references it costs ~7 ms of CPU per molecule; GDSS reports NSPDK
-    for QM9 and ZINC250k only.
+    statistic, the slowest one (CPU-minutes for MOSES-sized references; ``docs/metrics.md``); GDSS
+    reports NSPDK for QM9 and ZINC250k only.
 
     ``workers = 0``: everything in this process, each molecule parsed once, each step timed.
     ``workers >= 1``: NSPDK, Frag, Scaf, Filters and the properties (pure-Python RDKit/EDeN work)
     run in ``workers`` forked processes while this process computes FCD, SNN and IntDiv (torch).
     The values are the same (up to float summation order in the NSPDK mean). On 2 cores,
-    ``workers=1`` balances the two halves (see the metric report for timings).
+    ``workers=1`` balances the two halves (timings in ``docs/metrics.md``).
     """
     gen = [str(s) for s in gen]
     if len(gen) < 2:

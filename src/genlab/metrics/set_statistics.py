@@ -214,7 +214,8 @@ class _Filters(SetStatistic):
 
 #: statistic name -> how it is made, merged and stored
 STATISTICS: dict[str, SetStatistic] = {
-    s.name: s for s in (_Frechet(), _Nspdk(), _Fingerprints(), _Fragments(), _Scaffolds(), _Properties(), _Filters())
+    s.name: s
+    for s in (_Frechet(), _Nspdk(), _Fingerprints(), _Fragments(), _Scaffolds(), _Properties(), _Filters())
 }
 
 
@@ -267,9 +268,9 @@ def summarise(smiles: Sequence[str], names: Sequence[str], *, workers: int = 0,
     try:
         partial = _accumulate(smiles, 0, here, chunk_size, clock)
         if pool is not None:
-            for result in clock.time("wait_for_workers", pending.get):
+            for result in clock.time("wait_for_workers", pending.get):  # one per slice, in order
                 for name in away:
-                    partial[name] = STATISTICS[name].merge(partial[name], result[name]) if name in partial else result[name]
+                    _merge_into(partial, name, result[name])
     finally:
         if pool is not None:
             pool.terminate()
@@ -287,10 +288,12 @@ def _accumulate(smiles: list[str], start: int, names: Sequence[str], chunk_size:
         if parse:
             clock.time("parse", lambda: chunk.mols)
         for name in names:
-            stat = STATISTICS[name]
-            part = clock.time(name, lambda: stat.of_chunk(chunk))
-            partial[name] = stat.merge(partial[name], part) if name in partial else part
+            _merge_into(partial, name, clock.time(name, lambda: STATISTICS[name].of_chunk(chunk)))
     return partial
+
+
+def _merge_into(partial: dict[str, Any], name: str, part: Any) -> None:
+    partial[name] = STATISTICS[name].merge(partial[name], part) if name in partial else part
 
 
 def _summarise_slice(smiles: list[str], start: int, names: list[str], chunk_size: int) -> dict[str, Any]:
