@@ -42,7 +42,7 @@ VALIDITY_DEFINITIONS = {
 }
 
 
-#: references larger than this skip NSPDK unless asked (MOSES test: ~21 CPU-minutes, 1.8 GB once)
+#: references larger than this skip NSPDK unless asked (its cost on MOSES: docs/benchmarks.md)
 NSPDK_AUTO_LIMIT = 50_000
 
 
