@@ -7,7 +7,9 @@ assumed. Every attack
 
 * works batch-wise and returns inputs inside ``bounds``;
 * leaves the model as it found it: parameters, ``training`` mode and ``.grad`` untouched (input
-  gradients come from ``torch.autograd.grad`` with respect to the inputs only);
+  gradients come from ``torch.autograd.grad`` with respect to the inputs only), and its buffers
+  too — a model in training mode with batch normalisation updates its running statistics on every
+  forward pass, so :func:`buffers_kept` puts them back after the attack;
 * works inside ``torch.no_grad`` and ``torch.inference_mode`` (Lightning evaluates under the
   latter): gradients are switched back on for the attack and the inputs copied out of inference
   mode.
@@ -20,7 +22,7 @@ from typing import Callable, Iterator
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 from genlab.errors import GenlabError
 
@@ -37,13 +39,9 @@ class Attack:
                  generator: torch.Generator | None = None) -> Tensor:
         """Adversarial inputs for ``(x, y)``, (B, ...), inside ``bounds`` (``"model"``: the model's
         ``input_range``)."""
-        if isinstance(bounds, str):
-            if not hasattr(model, "input_range"):
-                raise GenlabError("the model declares no input_range; pass bounds=(low, high), or None "
-                                  "for unbounded inputs")
-            bounds = model.input_range
+        bounds = resolve_bounds(model, bounds)
         check_inputs(x, bounds)
-        with gradients_on():
+        with gradients_on(), buffers_kept(model):
             x = x.detach().clone()
             y = y.detach().clone()
             return self.perturb(model, x, y, bounds, generator).detach()
@@ -51,6 +49,35 @@ class Attack:
     def perturb(self, model: Model, x: Tensor, y: Tensor, bounds: tuple[float, float] | None,
                 generator: torch.Generator | None) -> Tensor:
         raise NotImplementedError
+
+
+def resolve_bounds(model: Model, bounds: tuple[float, float] | None | str) -> tuple[float, float] | None:
+    """``bounds`` itself, or the model's ``input_range`` for ``"model"``."""
+    if not isinstance(bounds, str):
+        return bounds
+    if bounds != "model":
+        raise GenlabError(f"bounds must be (low, high), None or 'model', got {bounds!r}")
+    if not hasattr(model, "input_range"):
+        raise GenlabError("the model declares no input_range; pass bounds=(low, high), or None "
+                          "for unbounded inputs")
+    return model.input_range
+
+
+@contextlib.contextmanager
+def buffers_kept(model: Model) -> Iterator[None]:
+    """Restore the buffers (batch-norm running statistics, counters) of ``model`` — a module, or a
+    module's bound method such as ``classifier.logits`` — when the block ends."""
+    module = model if isinstance(model, nn.Module) else getattr(model, "__self__", None)
+    if not isinstance(module, nn.Module):
+        yield
+        return
+    saved = [(b, b.detach().clone()) for b in module.buffers()]
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for b, value in saved:
+                b.copy_(value)
 
 
 @contextlib.contextmanager

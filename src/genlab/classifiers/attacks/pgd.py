@@ -72,10 +72,15 @@ class PGD(Attack):
             delta = direction * radius.view(-1, *([1] * (x.ndim - 1)))
         return clip(x + delta, bounds).detach()
 
+    def _ascent(self, model: Model, x_adv: Tensor, y: Tensor) -> Tensor:
+        """The direction the attack climbs at x_adv: ∇_x L(x_adv, y)."""
+        grad, _ = loss_gradient(model, x_adv, y)
+        return grad
+
     def _run(self, model: Model, x: Tensor, y: Tensor, bounds, generator) -> Tensor:
         x_adv = self._start(x, bounds, generator)
         for _ in range(self.steps):
-            grad, _ = loss_gradient(model, x_adv, y)
+            grad = self._ascent(model, x_adv, y)
             if self.norm == "linf":
                 x_adv = x_adv.detach() + self.alpha * grad.sign()
                 delta = torch.clamp(x_adv - x, min=-self.eps, max=self.eps)
@@ -91,6 +96,7 @@ class BIM(PGD):
     """``BIM(eps, alpha, steps)``: iterative FGSM — L∞ PGD from x without random start."""
 
     def __init__(self, eps: float = 0.3, alpha: float | None = None, steps: int = 10) -> None:
+        checks.at_least("steps", steps, 1)  # before ε / steps
         super().__init__(eps=eps, alpha=eps / steps if alpha is None else alpha, steps=steps, norm="linf",
                          random_start=False)
 
@@ -100,3 +106,8 @@ class FGSM(PGD):
 
     def __init__(self, eps: float = 0.3) -> None:
         super().__init__(eps=eps, alpha=eps, steps=1, norm="linf", random_start=False)
+
+    def perturb(self, model: Model, x: Tensor, y: Tensor, bounds, generator) -> Tensor:
+        # x + ε·sign(g) directly: through the projection, (x + εs) − x + x can differ from x + εs
+        # in the last bit
+        return clip(x + self.eps * self._ascent(model, x, y).sign(), bounds)
