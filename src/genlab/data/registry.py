@@ -11,7 +11,10 @@ from genlab.registry import Registry
 DATASETS: Registry[DataBundle] = Registry("data", providers=(
     "genlab.data.points",
     "genlab.data.images",
+    "genlab.data.mnist",
+    "genlab.data.idx",
     "genlab.data.molecule_datasets",
+    "genlab.classifiers.poisoning",  # ``poisoned``: a backdoor in another labelled dataset
 ))
 
 #: registry-wide alias: import every module that registers entries (done lazily on first lookup)
