@@ -65,6 +65,17 @@ graph_generator    slots  ``logits = generator(z)``: (B, L) -> State of slot log
 rgcn_critic        slots  ``h = critic(x)``: one-hot or relaxed slots -> (B, out_dim)
 graphnvp_flow      slots  ``z, log_det = flow(x)``, ``flow.inverse(z)`` on dequantised slots
 =================  =====  =========================================================================
+
+Classifier networks (:mod:`genlab.networks.classifiers`) read the modality's classifier input view
+(``modality.to_inputs``: images as pixels in [0, 1]), whose shapes are the state's:
+
+==============  ==========================================  =====================================
+name            contract                                    config keys
+==============  ==========================================  =====================================
+mlp_classifier  ``logits = network(x)``: (B, ...) ->        classes, hidden, depth
+small_cnn       (B, classes)                                classes, channels, hidden
+madry_cnn                                                   classes, channels, hidden
+==============  ==========================================  =====================================
 """
 
 from __future__ import annotations
@@ -84,6 +95,7 @@ NETWORKS: Registry[nn.Module] = Registry("network", providers=(
     "genlab.networks.graph_flows",
     "genlab.networks.mpnn",
     "genlab.networks.graph_generator",
+    "genlab.networks.classifiers",
 ))
 NETWORKS.register("mlp")(TimeMLP)
 NETWORKS.register("unet")(UNet)
