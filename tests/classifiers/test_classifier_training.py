@@ -56,3 +56,10 @@ def test_digits_classifier_trains_resumes_bit_identically_and_logs_accuracy(tmp_
     assert x.min() >= 0 and x.max() <= 1  # pixels in the classifier's input range
     accuracy = (run.family.predict(x) == y).float().mean().item()
     assert accuracy > 0.5  # ten classes: chance is 0.1
+
+
+def test_unlabelled_data_is_a_one_line_error(tmp_path, capsys):
+    code = main(["train", CONFIG, "--out", str(tmp_path / "run"), "--quiet", "--set", "data.labels=false",
+                 "--set", "train.max_steps=2"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "key 'data': a classifier needs labelled data" in err[0], err

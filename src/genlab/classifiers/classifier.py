@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from genlab.classifiers.objectives import OBJECTIVES
+from genlab.errors import ConfigError
 from genlab.modalities.base import LabelledBatch, Modality
 from genlab.trainable import Trainable
 
@@ -32,6 +33,8 @@ class Classifier(Trainable):
 
     def inputs(self, batch: LabelledBatch) -> tuple[Tensor, Tensor]:
         """(x in the input view (B, ...), labels (B,)) of a labelled batch, on the model's device."""
+        if not isinstance(batch, LabelledBatch):
+            raise ConfigError("a classifier needs labelled data (e.g. digits with labels: true)", key="data")
         device = next(self.network.parameters()).device
         state = self.modality.encode(batch.inputs.to(device))
         return self.modality.to_inputs(state), batch.labels.to(device).long()
