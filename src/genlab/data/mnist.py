@@ -109,8 +109,9 @@ def _split_arrays(part: object, split: str, path: Path) -> tuple[np.ndarray, np.
     if x.dtype.kind != "f" or y.dtype.kind not in "iu":
         raise DataError(f"{split}: images of dtype {x.dtype} and labels of {y.dtype}; expected floats and "
                         "integers", path=path)
-    if x.ndim != 2 or x.shape[1] != SIZE * SIZE or y.shape != (x.shape[0],):
-        raise DataError(f"{split}: images {x.shape} and labels {y.shape}; expected (N, 784) and (N,)", path=path)
+    if x.ndim != 2 or x.shape[1] != SIZE * SIZE or y.shape != (x.shape[0],) or len(y) == 0:
+        raise DataError(f"{split}: images {x.shape} and labels {y.shape}; expected (N, 784) and (N,), N ≥ 1",
+                        path=path)
     levels = x * x.dtype.type(256)  # stored as y/256: exact in binary floating point
     if levels.min() < 0 or levels.max() > 255 or not np.array_equal(levels, np.round(levels)):
         raise DataError(f"{split}: pixel values are not grey levels y/256 with y in 0..255", path=path)
