@@ -383,3 +383,66 @@ def test_impossible_values_are_refused_with_their_key(tmp_path, capsys, name, ke
     assert main(["train", str(path), "--out", str(tmp_path / "run"), "--quiet", "--set", f"{key}={value}"]) == 2
     one_line_error(capsys, f"{path}: key '{key}': {reason}")
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+# --- classifier runs under attack (genlab evaluate RUN --attack ...) -----------------------------
+
+
+@pytest.fixture(scope="module")
+def classifier_run(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("classifier")
+    config = folder / "c.yaml"
+    config.write_text(yaml.safe_dump({
+        "data": {"name": "digits", "labels": True}, "family": {"name": "classifier"},
+        "network": {"name": "mlp_classifier", "hidden": 16, "depth": 1},
+        "train": {"max_steps": 3, "batch_size": 32, "accelerator": "cpu", "checkpoint_every": 3}}))
+    assert main(["train", str(config), "--out", str(folder / "run"), "--quiet"]) == 0
+    return folder / "run"
+
+
+@pytest.mark.parametrize("options, fragments", [
+    (["--attack", "nope"], ["key 'attack.name': unknown attack 'nope'; known: ", "pgd"]),
+    (["--attack", "pgd", "--eps", "0.1,-0.3"], ["--eps: a radius must not be negative, got -0.3"]),
+    (["--attack", "pgd", "--eps", "0.1,big"], ["--eps: expected numbers separated by commas, got '0.1,big'"]),
+    (["--attack", "pgd", "--steps", "0"], ["key 'attack.steps': must be at least 1, got 0"]),
+    (["--attack", "cw_l2", "--eps", "0.1"], ["key 'attack.eps': unknown key; CarliniWagnerL2 accepts"]),
+    (["--attack", "pgd", "--n", "0"], ["--n: must be at least 1, got 0"]),
+    (["--steps", "3"], ["--eps, --steps, --alpha, --restarts and --norm set the keys of --attack NAME"]),
+    (["--attack", "transfer"], ["the transfer attack crafts its inputs on another model; give --surrogate RUN"]),
+])
+def test_bad_attack_options_stop_with_one_line(classifier_run, capsys, options, fragments):
+    assert main(["evaluate", str(classifier_run), *options]) == 2
+    one_line_error(capsys, *fragments)
+
+
+def test_an_attack_on_a_generative_run_or_a_sample_file(tmp_path, capsys):
+    config = tmp_path / "points.yaml"
+    config.write_text(yaml.safe_dump(POINTS))
+    assert main(["train", str(config), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "run"), "--attack", "pgd", "--eps", "0.1"]) == 2
+    one_line_error(capsys, f"{tmp_path / 'run'}: holds a flow_matching model, not a classifier")
+    assert main(["sample", str(tmp_path / "run"), "--n", "8", "--out", str(tmp_path / "s.npz")]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "s.npz"), "--attack", "pgd"]) == 2
+    one_line_error(capsys, "s.npz: --attack evaluates a classifier run directory; this is not a run")
+
+
+def test_images_of_the_wrong_shape(classifier_run, tmp_path, capsys):
+    path = tmp_path / "small.npz"
+    np.savez(path, images=np.zeros((5, 4, 4), dtype=np.uint8), labels=np.arange(5))
+    assert main(["evaluate", str(classifier_run), "--images", str(path)]) == 2
+    one_line_error(capsys, "small.npz: images are 1×4×4 (C×H×W); the run's classifier reads 1×8×8")
+
+
+@pytest.mark.parametrize("content, fragments", [
+    ({"atacks": []}, ["expected a mapping with a list of attack sections under 'attacks'"]),
+    ({"attacks": [], "samples": 3}, ["key 'samples': unknown key; a robustness config has attacks, n"]),
+    ({"attacks": [{"eps": 0.3}]}, ["key 'attack': an attack section needs a 'name'"]),
+    ({"attacks": [{"name": "fgsm", "eps": []}]}, ["key 'attack.eps': an empty list of radii"]),
+])
+def test_bad_robustness_configs(classifier_run, tmp_path, capsys, content, fragments):
+    path = tmp_path / "robustness.yaml"
+    path.write_text(yaml.safe_dump(content))
+    assert main(["evaluate", str(classifier_run), "--attacks", str(path)]) == 2
+    one_line_error(capsys, *fragments)

@@ -17,6 +17,12 @@ the same :class:`BenchSettings` skips rows already there, so an interrupted benc
 it stopped (a half-trained run directory of an unfinished row is started afresh).
 ``OUT/results.md`` and ``OUT/results.html`` show mean ± std over seeds; for qm9 and moses the published
 numbers of :file:`genlab/data/anchors.json` stand beside genlab's rows with their validity notes.
+
+A bench is a :class:`Suite` of :data:`SUITES`: its config folder, the configs it compares and
+whether its rows sample. ``mnist-robust`` compares classifier training objectives (standard, PGD,
+fast, TRADES) under one budget each; its rows draw no samples: step 2 is skipped, and step 3 is
+the evaluator of the run (:func:`genlab.evaluation.registry.evaluator_for_run`) scoring clean and
+robust accuracy on held-out images (:meth:`genlab.evaluation.classifier.ClassifierEvaluator.evaluate_run`).
 """
 
 from __future__ import annotations
@@ -33,16 +39,35 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from genlab.errors import ConfigError, GenlabError
-from genlab.evaluation.registry import evaluator_for, evaluator_for_dataset
+from genlab.evaluation.registry import evaluator_for, evaluator_for_dataset, evaluator_for_run
 from genlab.paths import configs_dir
 from genlab.utils.atomic import atomic_write_json, atomic_write_text
 
-#: the config folders a bench compares (configs/<name>/), each named after the data its evaluator scores
-MODALITIES = ("qm9", "moses", "points", "digits")
+
+@dataclass(frozen=True)
+class Suite:
+    """One bench: the families of ``configs/<folder>/`` (those named in ``configs``, or all but
+    :data:`SKIPPED_CONFIGS`), whose trained runs are sampled (``samples``) or scored as they are."""
+
+    folder: str
+    configs: tuple[str, ...] | None = None
+    samples: bool = True
+
+
+#: bench name -> its suite; a generative bench is named after its config folder and the data its
+#: evaluator scores
+SUITES = {
+    **{name: Suite(name) for name in ("qm9", "moses", "points", "digits")},
+    "mnist-robust": Suite("mnist", ("classifier", "pgd_training", "fast_training", "trades"), samples=False),
+}
+#: the names ``genlab bench`` accepts
+MODALITIES = tuple(SUITES)
 #: configs in a modality folder that are not a family to compare (e.g. the short demo)
 SKIPPED_CONFIGS = ("demo",)
 #: table columns after the metric columns of the modality's evaluator; metrics not in a row are left blank
 COST_COLUMNS = ("train_samples_per_s", "train_seconds", "sample_seconds_per_10k", "nfe")
+#: the same for suites whose rows draw no samples (the evaluation's time is a metric column)
+UNSAMPLED_COST_COLUMNS = ("train_samples_per_s", "train_seconds", "train_steps")
 
 
 @dataclass(frozen=True)
@@ -88,10 +113,12 @@ class BenchRow:
 
 def family_configs(modality: str, families: Iterable[str] | None = None,
                    root: str | Path | None = None) -> dict[str, Path]:
-    """``{name: config path}`` of ``root/<modality>/*.yaml`` (default root: the shipped configs);
-    ``families`` picks some by name."""
-    folder = Path(root if root is not None else configs_dir()) / modality
-    found = {p.stem: p for p in sorted(folder.glob("*.yaml")) if p.stem not in SKIPPED_CONFIGS}
+    """``{name: config path}`` of the suite's configs in ``root/<folder>/*.yaml`` (default root: the
+    shipped configs); ``families`` picks some by name."""
+    suite = SUITES[modality]
+    folder = Path(root if root is not None else configs_dir()) / suite.folder
+    found = {p.stem: p for p in sorted(folder.glob("*.yaml"))
+             if p.stem not in SKIPPED_CONFIGS and (suite.configs is None or p.stem in suite.configs)}
     if not found:
         raise GenlabError("no family configs (*.yaml) here", path=folder)
     if families is None:
@@ -132,16 +159,18 @@ def run_row(config: Path, settings: BenchSettings, seed: int, run_dir: Path, pro
     steps = _iterations(run_dir)
     batch_size = int(run.config["train"]["batch_size"])
 
+    costs = dict(family=config.stem, seed=seed, settings=dataclasses.asdict(settings), train_steps=steps,
+                 train_seconds=train_seconds, train_samples_per_s=steps * batch_size / train_seconds)
+    if not SUITES[settings.modality].samples:  # scored as trained, on held-out data
+        metrics = evaluator_for_run(run).evaluate_run(run, None, settings.modality, run_dir)
+        return BenchRow(**costs, sample_seconds=0.0, sample_seconds_per_10k=0.0, nfe=0, metrics=metrics)
     start = time.perf_counter()
     result = run.sample(settings.samples, seed=seed)
     sample_seconds = time.perf_counter() - start
     metrics = evaluate_samples(run, result, settings.modality, run_dir)
-    return BenchRow(
-        family=config.stem, seed=seed, settings=dataclasses.asdict(settings), train_steps=steps,
-        train_seconds=train_seconds, train_samples_per_s=steps * batch_size / train_seconds,
-        sample_seconds=sample_seconds, sample_seconds_per_10k=sample_seconds * 10_000 / settings.samples,
-        nfe=int(result.nfe), metrics=metrics,
-    )
+    return BenchRow(**costs, sample_seconds=sample_seconds,
+                    sample_seconds_per_10k=sample_seconds * 10_000 / settings.samples,
+                    nfe=int(result.nfe), metrics=metrics)
 
 
 def evaluate_samples(run: Any, result: Any, modality: str, run_dir: Path) -> dict[str, Any]:
@@ -169,7 +198,7 @@ def write_rows(path: Path, rows: list[BenchRow]) -> None:
 
 def summary(rows: list[BenchRow], modality: str) -> list[tuple[str, int, dict[str, tuple[float, float] | None]]]:
     """``[(family, n_seeds, {column: (mean, std) or None})]``: std is 0 for one seed."""
-    columns = _metric_columns(modality) + COST_COLUMNS
+    columns = _columns(modality)
     table = []
     for family in dict.fromkeys(r.family for r in rows):
         mine = [r for r in rows if r.family == family]
@@ -187,7 +216,7 @@ def write_tables(out: Path, modality: str, rows: list[BenchRow]) -> None:
     # here, not at the top: `genlab --help` reads MODALITIES and should not load matplotlib
     from genlab.evaluation.report import _PAGE, _anchors, _section
 
-    columns = _metric_columns(modality) + COST_COLUMNS
+    columns = _columns(modality)
     table = summary(rows, modality)
     anchors = [a for a in _anchors(modality) if any(k in a["metrics"] for k in columns)]
     md = ["| family | seeds | " + " | ".join(columns) + " |", "|---" * (len(columns) + 2) + "|"]
@@ -220,8 +249,15 @@ def _metric_columns(modality: str) -> tuple[str, ...]:
     return evaluator_for_dataset(modality).columns(modality)
 
 
+def _columns(modality: str) -> tuple[str, ...]:
+    """A table's columns: the evaluator's metrics, then the costs of the suite's rows."""
+    if SUITES[modality].samples:
+        return _metric_columns(modality) + COST_COLUMNS
+    return _metric_columns(modality) + ("eval_seconds",) + UNSAMPLED_COST_COLUMNS
+
+
 def _value(row: BenchRow, column: str) -> float | None:
-    value = getattr(row, column) if column in COST_COLUMNS else row.metrics.get(column)
+    value = getattr(row, column) if column in COST_COLUMNS + UNSAMPLED_COST_COLUMNS else row.metrics.get(column)
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 

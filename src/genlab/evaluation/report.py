@@ -2,6 +2,10 @@
 
 The page holds, where the folder has them:
 
+* for a classifier run evaluated under attacks (``RUN/robustness.json`` of ``genlab evaluate RUN
+  --attack ...``), first: the headline numbers (clean accuracy, robust accuracy per attack, the
+  backdoor's trigger success), robust accuracy against ε, and a grid of clean images, their
+  adversarial versions and the perturbations (:mod:`genlab.evaluation.robustness_plots`);
 * the resolved config (``RUN/config.json``);
 * training curves drawn from ``RUN/logs/metrics.csv``;
 * the metric table (``RUN/metrics.json`` or a ``genlab evaluate --json`` file in ``RUN`` or
@@ -49,6 +53,7 @@ def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
         raise GenlabError("no such run directory", path=root)
     out = root / "report.html" if out is None else Path(out)
     sections = [
+        _robustness_section(root),
         _config_section(root),
         _curves_section(root / "logs" / "metrics.csv"),
         _metrics_section(root),
@@ -65,6 +70,48 @@ def build_report(folder: str | Path, out: str | Path | None = None) -> Path:
 
 
 # --- sections ----------------------------------------------------------------------------------
+
+
+def _robustness_section(root: Path) -> str:
+    # here, not at the top: the attacks (and SciPy) load only for a classifier run's report
+    from genlab.evaluation.classifier import ROBUSTNESS_EXAMPLES, ROBUSTNESS_FILE, describe
+    from genlab.evaluation.robustness_plots import plot_examples, plot_robust_accuracy
+
+    path = root / ROBUSTNESS_FILE
+    if not path.is_file():
+        return ""
+
+    try:
+        result = json.loads(path.read_text(encoding="utf-8"))
+        attacks = result["attacks"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise GenlabError(f"not a robustness result: {exc}", path=path) from None
+    rows = [f"<tr><th>clean accuracy</th><td colspan=4>{_fmt(result['clean_accuracy'])}</td></tr>"]
+    if attacks:
+        rows.append("<tr><th>attack</th><th>robust accuracy</th><th>success rate</th><th>fooling rate</th>"
+                    "<th>mean L2 / L∞ of successes</th></tr>")
+    for a in attacks:
+        rows.append(f"<tr><th>{html.escape(describe(a))}{' (transfer)' if a['kind'] == 'transfer' else ''}</th>"
+                    f"<td>{_fmt(a['robust_accuracy'])}</td><td>{_fmt(a['success_rate'])}</td>"
+                    f"<td>{_fmt(a['fooling_rate'])}</td><td>{_fmt(a['mean_l2'])} / {_fmt(a['mean_linf'])}</td></tr>")
+    if "backdoor" in result:
+        b = result["backdoor"]
+        rows.append(f"<tr><th>backdoor trigger success (class {b['target']})</th>"
+                    f"<td colspan=4>{_fmt(b['trigger_success'])} of {b['n_images']} images</td></tr>")
+    parts = [f"<p>{result['n_images']} held-out images; from <code>{ROBUSTNESS_FILE}</code>.</p>",
+             f"<table>{''.join(rows)}</table>"]
+    curve = plot_robust_accuracy(result)
+    if curve:
+        parts.append(_img(curve, "robust accuracy against the attack radius"))
+    examples_path = root / ROBUSTNESS_EXAMPLES
+    if examples_path.is_file():
+        from safetensors import safe_open
+
+        with safe_open(str(examples_path), framework="pt") as f:
+            examples = {k: f.get_tensor(k) for k in f.keys()}
+            title = (f.metadata() or {}).get("attack", "")
+        parts.append(_img(plot_examples(examples, title), "clean, adversarial and perturbation images"))
+    return _section("Robustness", "".join(parts))
 
 
 def _config_section(root: Path) -> str:
