@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from genlab.classifiers.attacks.base import check_inputs, clip, gradients_on
+from genlab.classifiers.attacks.base import buffers_kept, check_inputs, clip, gradients_on
 from genlab.classifiers.attacks.pgd import PGD
 from genlab.classifiers.attacks.registry import ATTACKS
 from genlab.registry import Registry
@@ -122,10 +122,10 @@ class TRADES(Objective):
 
     def adversarial(self, classifier: Any, x: Tensor, y: Tensor | None = None) -> Tensor:
         """x' = argmax over B(x, ε) ∩ box of KL(f(x) ‖ f(x')), by projected signed-gradient ascent;
-        the model's parameters get no gradient."""
+        the model's parameters get no gradient and its buffers are put back, as attacks do."""
         bounds = classifier.input_range
         check_inputs(x, bounds)
-        with gradients_on():
+        with gradients_on(), buffers_kept(classifier.logits):
             x = x.detach().clone()
             with torch.no_grad():
                 p_clean = F.softmax(classifier.logits(x), dim=1)  # (B, K), the fixed target
