@@ -97,6 +97,12 @@ def test_fast_is_one_signed_step_from_a_uniform_start():
     moved = (model.objective.adversarial(model, x, y) - x) * direction  # (16, 1, 4, 4)
     assert moved.min() >= 0.25 * 0.1 - 1e-6 and moved.max() <= 0.1 + 1e-6
     assert moved.std() > 0  # the random start shows
+    # at the box's lower edge the start is not clipped first: pixels pushed up end anywhere in
+    # [0.25 ε, ε], not all at ε
+    x = torch.zeros(64, 1, 4, 4)
+    up = direction.expand_as(x) > 0
+    end = model.objective.adversarial(model, x, torch.zeros(64, dtype=torch.long))[up]
+    assert end.min() >= 0.025 - 1e-6 and end.max() <= 0.1 + 1e-6 and end.min() < 0.05
 
 
 @pytest.mark.parametrize("name", ["standard", *sorted(ADVERSARIAL)])
