@@ -1,5 +1,5 @@
 """Every registered attack honours the contract of ``attacks/base.py``: adversarial inputs inside
-the bounds, the model left as it was found (state_dict bit for bit — batch-norm statistics
+the bounds, the caller's inputs unchanged, the model left as it was found (state_dict bit for bit — batch-norm statistics
 included —, ``training`` flag, no ``.grad``), usable under ``torch.no_grad`` and
 ``torch.inference_mode``; impossible settings and out-of-range inputs are one-line errors."""
 
@@ -58,10 +58,13 @@ def test_attack_leaves_the_model_untouched_and_stays_in_bounds(name, training, c
     before, surrogate_before = snapshot(model), snapshot(surrogate)
     g = torch.Generator().manual_seed(1)
     x, y = torch.rand(6, 1, 8, 8, generator=g), torch.randint(0, 10, (6,), generator=g)
+    x_before, y_before = x.clone(), y.clone()
     attack = build(name, surrogate)
 
     with CONTEXTS[context]():
         x_adv = run(attack, model, x, y)
+
+    assert torch.equal(x, x_before) and torch.equal(y, y_before)  # the caller's tensors untouched
 
     for m, state in [(model, before), (surrogate, surrogate_before)]:
         after = m.state_dict()

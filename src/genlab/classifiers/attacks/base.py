@@ -11,8 +11,9 @@ assumed. Every attack
   too — a model in training mode with batch normalisation updates its running statistics on every
   forward pass, so :func:`buffers_kept` puts them back after the attack;
 * works inside ``torch.no_grad`` and ``torch.inference_mode`` (Lightning evaluates under the
-  latter): gradients are switched back on for the attack and the inputs copied out of inference
-  mode.
+  latter): gradients are switched back on for the attack and inference-mode inputs copied out of
+  inference mode. Other inputs are used as they are (detached), so :meth:`Attack.perturb` must
+  never change x or y in place.
 """
 
 from __future__ import annotations
@@ -42,8 +43,8 @@ class Attack:
         bounds = resolve_bounds(model, bounds)
         check_inputs(x, bounds)
         with gradients_on(), buffers_kept(model):
-            x = x.detach().clone()
-            y = y.detach().clone()
+            x = x.clone() if x.is_inference() else x.detach()
+            y = y.clone() if y.is_inference() else y.detach()
             return self.perturb(model, x, y, bounds, generator).detach()
 
     def perturb(self, model: Model, x: Tensor, y: Tensor, bounds: tuple[float, float] | None,
@@ -94,7 +95,7 @@ def check_inputs(x: Tensor, bounds: tuple[float, float] | None) -> None:
     low, high = bounds
     if not low < high:
         raise GenlabError(f"an attack's bounds must satisfy low < high, got {bounds}")
-    lo, hi = float(x.min()), float(x.max())
+    lo, hi = (float(v) for v in torch.aminmax(x.detach()))  # one pass
     tol = 1e-6 * (high - low)
     if lo < low - tol or hi > high + tol:
         raise GenlabError(f"inputs span [{lo:.4g}, {hi:.4g}], outside the attack's range [{low:g}, {high:g}]; "
