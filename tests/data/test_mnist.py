@@ -11,6 +11,8 @@ import io
 import os
 import pickle
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -46,6 +48,14 @@ CHECKSUMS = {
     "test_images": "6d87418db22cc8025d05968bec9bd5c3932904b23485740db143a061a2c9d161",
     "test_labels": "ddeff807876a9661a1110d45c266c86239a3a1b7d37da0c3716a7a683c852ff5",
 }
+
+
+@needs_hub
+def test_the_wheel_is_found_without_running_its_code():
+    code = ("import sys; from genlab.data.mnist import source_file; "
+            "print(source_file().name, 'mnist' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["mnist.pkl.gz", "False"]
 
 
 @needs_hub
