@@ -25,15 +25,9 @@ from genlab.chem.vocab import AtomVocab
 from genlab.cli.main import main
 from genlab.data import graph_samples
 from genlab.data.smiles_io import read_molecule_file
-from support import CONFIGS, QM9_SMALL, SRC
+from support import CONFIGS, QM9_SMALL, SRC, points_flow_config
 
-POINTS = {
-    "data": {"name": "points", "dataset": "moons", "n_train": 256, "n_heldout": 64},
-    "family": {"name": "flow_matching", "ode_method": "euler", "sample_steps": 4},
-    "process": {"name": "flow_matching"},
-    "network": {"name": "mlp", "hidden": 16, "depth": 2},
-    "train": {"max_steps": 4, "batch_size": 32, "accelerator": "cpu", "checkpoint_every": 2, "log_every": 2},
-}
+POINTS = points_flow_config(checkpoint_every=2)
 REFERENCE = "CCO\nCC\nCCN\nCCC\nCCCC\nCCCO\nOCC\nNCC\nCNC\nCOC\nc1ccccc1\nCC(=O)O\n"
 
 

@@ -12,14 +12,10 @@ from safetensors import safe_open
 
 from genlab.cli.main import main
 from genlab.evaluation.registry import evaluator
+from support import points_flow_config
 
-CONFIG = {
-    "data": {"name": "points", "dataset": "moons", "n_train": 1024, "n_heldout": 256},
-    "family": {"name": "flow_matching", "ode_method": "euler", "sample_steps": 8},
-    "process": {"name": "flow_matching"},
-    "network": {"name": "mlp", "hidden": 32, "depth": 2},
-    "train": {"max_steps": 500, "batch_size": 64, "accelerator": "cpu", "checkpoint_every": 5, "log_every": 4},
-}
+CONFIG = points_flow_config(n_train=1024, n_heldout=256, hidden=32, sample_steps=8, max_steps=500, batch_size=64,
+                            checkpoint_every=5, log_every=4)
 
 
 @pytest.fixture(scope="module")

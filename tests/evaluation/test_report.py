@@ -18,14 +18,9 @@ import pytest
 import yaml
 
 from genlab.cli.main import main
+from support import points_flow_config
 
-POINTS = {
-    "data": {"name": "points", "dataset": "moons", "n_train": 512, "n_heldout": 128},
-    "family": {"name": "flow_matching", "ode_method": "euler", "sample_steps": 4},
-    "process": {"name": "flow_matching"},
-    "network": {"name": "mlp", "hidden": 16, "depth": 2},
-    "train": {"max_steps": 12, "batch_size": 32, "accelerator": "cpu", "checkpoint_every": 6, "log_every": 2},
-}
+POINTS = points_flow_config(n_train=512, n_heldout=128, max_steps=12, checkpoint_every=6)
 MOLECULES = ["CCO", "c1ccccc1O", "CC(=O)Nc1ccc(O)cc1", "C1CC1C#N", "OC(=O)C(N)Cc1ccccc1", "O=C1NC(=O)C(=O)N1",
              "CC(C)(C)OC(=O)N", "C1CC", "CCN(CC)CC", "COc1ccccc1", "NC(=O)C1CC1", "CC#CC(=O)O"]
 CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)

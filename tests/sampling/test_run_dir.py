@@ -28,7 +28,7 @@ from genlab.modalities.points import PointsModality
 from genlab.modalities.registry import MODALITIES
 from genlab.sampling.run import Run
 from genlab.sampling.run_dir import modality_record
-from support import QM9_SMALL
+from support import QM9_SMALL, points_flow_config
 
 SMALL_MOLECULES = QM9_SMALL
 MOLECULES = {
@@ -38,13 +38,7 @@ MOLECULES = {
                 "time_dim": 16},
     "train": {"max_steps": 2, "batch_size": 16, "accelerator": "cpu", "checkpoint_every": 2, "log_every": 1},
 }
-POINTS = {
-    "data": {"name": "points", "dataset": "moons", "n_train": 256, "n_heldout": 64},
-    "family": {"name": "flow_matching", "ode_method": "euler", "sample_steps": 4},
-    "process": {"name": "flow_matching"},
-    "network": {"name": "mlp", "hidden": 16, "depth": 2},
-    "train": {"max_steps": 4, "batch_size": 32, "accelerator": "cpu", "checkpoint_every": 4, "log_every": 2},
-}
+POINTS = points_flow_config()
 
 
 @pytest.fixture(scope="module")
