@@ -427,6 +427,10 @@ def test_images_of_the_wrong_shape(classifier_run, tmp_path, capsys):
     np.savez(path, images=np.zeros((5, 4, 4), dtype=np.uint8), labels=np.arange(5))
     assert main(["evaluate", str(classifier_run), "--images", str(path)]) == 2
     one_line_error(capsys, "small.npz: images are 1×4×4 (C×H×W); the run's classifier reads 1×8×8")
+    np.savez(path, images=np.zeros((5, 8, 8), dtype=np.uint8))
+    assert main(["evaluate", str(classifier_run), "--images", str(path)]) == 2
+    one_line_error(capsys, "small.npz: no array 'labels' in archive", "--images needs uint8 images and an integer "
+                   "array 'labels'")
 
 
 @pytest.mark.parametrize("content, fragments", [
@@ -434,6 +438,7 @@ def test_images_of_the_wrong_shape(classifier_run, tmp_path, capsys):
     ({"attacks": [], "samples": 3}, ["key 'samples': unknown key; a robustness config has attacks, n"]),
     ({"attacks": [{"eps": 0.3}]}, ["key 'attack': an attack section needs a 'name'"]),
     ({"attacks": [{"name": "fgsm", "eps": []}]}, ["key 'attack.eps': an empty list of radii"]),
+    ({"attacks": [], "n": "all"}, ["robustness.yaml: key 'n': expected int | None, got 'all'"]),
 ])
 def test_bad_robustness_configs(classifier_run, tmp_path, capsys, content, fragments):
     path = tmp_path / "robustness.yaml"

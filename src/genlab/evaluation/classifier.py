@@ -29,6 +29,7 @@ from __future__ import annotations
 import inspect
 import math
 import time
+import typing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -41,6 +42,7 @@ from genlab.classifiers.attacks.registry import ATTACKS
 from genlab.classifiers.attacks.universal import UniversalPerturbation
 from genlab.classifiers.classifier import Classifier
 from genlab.classifiers.poisoning import trigger_success
+from genlab.config import check_value_type
 from genlab.errors import ConfigError, DataError, GenlabError
 from genlab.evaluation.registry import register_run_evaluator
 from genlab.modalities.base import LabelledBatch
@@ -87,10 +89,15 @@ class RobustnessRequest:
         for key in data:
             if key not in REQUEST_KEYS:
                 raise ConfigError(f"unknown key; a robustness config has {', '.join(REQUEST_KEYS)}", key=key, path=path)
+        hints = typing.get_type_hints(cls)
         try:
-            return cls(**{**data, "attacks": tuple(data["attacks"])})
+            values = {k: check_value_type(v, hints[k], key=k) for k, v in data.items() if k != "attacks"}
+            return cls(**values, attacks=tuple(data["attacks"]))
         except checks.ImpossibleValue as exc:
             raise ConfigError(exc.reason, key=exc.argument, path=path) from None
+        except ConfigError as exc:
+            exc.path = None if path is None else str(path)
+            raise
 
 
 @dataclass
@@ -183,13 +190,17 @@ class ClassifierEvaluator:
             return x, y, {"data": run.config["data"], "n": len(y), "of": total}
         from genlab.data.images import load_npz_images, load_npz_labels
 
-        data = load_npz_images(images, labels_key="labels")
+        try:
+            data = load_npz_images(images, labels_key="labels")
+            labels = torch.from_numpy(load_npz_labels(images, "labels", len(data)))
+        except DataError as exc:  # named for the command line, not for a data section
+            raise DataError(f"{exc.message}; --images needs uint8 images and an integer array 'labels', one class "
+                            "per image", path=images) from None
         expected = tuple(next(iter(classifier.modality.shapes().values())))
         if tuple(data.shape[1:]) != expected:
             shape = "×".join(map(str, data.shape[1:]))
             raise DataError(f"images are {shape} (C×H×W); the run's classifier reads {'×'.join(map(str, expected))}",
                             path=images)
-        labels = torch.from_numpy(load_npz_labels(images, "labels", len(data)))
         data_t = torch.from_numpy(data)[:n]
         x, y = classifier.inputs(LabelledBatch(data_t, labels[:n]))
         return x, y, {"file": str(images), "n": len(y), "of": len(data)}
