@@ -150,9 +150,12 @@ def test_impossible_objective_values_name_their_key(section, key):
     assert info.value.key == key
 
 
-def test_mixed_refuses_an_unknown_attack():
+def test_mixed_refuses_an_unknown_attack_and_one_without_a_model_to_craft_on():
     with pytest.raises(ConfigError, match="unknown attack 'nope'"):
         OBJECTIVES.build({"name": "mixed", "attack": "nope"})
+    with pytest.raises(ConfigError, match="the transfer attack cannot train a model") as info:
+        OBJECTIVES.build({"name": "mixed", "attack": "transfer"})
+    assert info.value.key == "family.objective.attack"
 
 
 def digits_config(objective, max_steps: int) -> dict:

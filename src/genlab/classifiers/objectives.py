@@ -34,6 +34,7 @@ from torch import Tensor
 from genlab.classifiers.attacks.base import buffers_kept, check_inputs, clip, gradients_on, loss_gradient
 from genlab.classifiers.attacks.pgd import PGD
 from genlab.classifiers.attacks.registry import ATTACKS
+from genlab.errors import ConfigError
 from genlab.registry import Registry
 from genlab.utils import checks
 
@@ -177,7 +178,11 @@ class Mixed(Objective):
     def __init__(self, attack: str | Mapping[str, Any] = "fgsm", adversarial_weight: float = 0.5) -> None:
         checks.in_unit_interval("adversarial_weight", adversarial_weight)
         section = {"name": attack} if isinstance(attack, str) else dict(attack)
-        self.attack = ATTACKS.build(section)
+        try:
+            self.attack = ATTACKS.build(section)
+        except TypeError as exc:  # an attack that needs an object no config holds (transfer's surrogate)
+            raise ConfigError(f"the {section['name']} attack cannot train a model: {exc}",
+                              key="family.objective.attack") from None
         self.adversarial_weight = adversarial_weight
 
     def adversarial(self, classifier, x, y):
