@@ -9,7 +9,7 @@ fixed permutation (``split_seed``) puts ``n_heldout`` images aside.
 names an integer array of one class per image.
 
 With labels (digits ``labels: true``, npz ``labels_key``) batches are
-:class:`~genlab.modalities.base.LabelledBatch`\\ es of inputs and classes
+:class:`~genlab.modalities.base.LabelledBatch` of inputs and classes
 (:mod:`genlab.data.labelled`), as a classifier needs; the modality encodes the inputs alone, so a
 generative family trains on them unchanged. Without, items are the images and batches plain
 (B, C, H, W) tensors.
