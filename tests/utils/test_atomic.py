@@ -83,3 +83,10 @@ def test_stray_temporaries_are_removed_and_nothing_else(tmp_path):
     assert sorted(p.name for p in removed) == sorted(stray)
     assert listing(tmp_path) == sorted(keep + [".folder.1.tmp"])
     assert remove_stray_temporaries(tmp_path / "absent") == []
+
+
+def test_json_safe_replaces_every_non_finite_float_and_keeps_the_rest():
+    from genlab.utils.atomic import json_safe
+
+    value = {"a": float("nan"), "b": [1.5, float("inf"), {"c": -float("inf"), "d": "x"}], "e": (2, None)}
+    assert json_safe(value) == {"a": None, "b": [1.5, None, {"c": None, "d": "x"}], "e": [2, None]}

@@ -41,7 +41,7 @@ from typing import Any, Iterable
 from genlab.errors import ConfigError, GenlabError
 from genlab.evaluation.registry import evaluator_for, evaluator_for_dataset, evaluator_for_run
 from genlab.paths import configs_dir
-from genlab.utils.atomic import atomic_write_json, atomic_write_text
+from genlab.utils.atomic import atomic_write_json, atomic_write_text, json_safe
 
 
 @dataclass(frozen=True)
@@ -193,7 +193,7 @@ def read_rows(path: Path) -> list[BenchRow]:
 
 
 def write_rows(path: Path, rows: list[BenchRow]) -> None:
-    atomic_write_json(path, {"rows": [_json_safe(dataclasses.asdict(r)) for r in rows]})
+    atomic_write_json(path, {"rows": [json_safe(dataclasses.asdict(r)) for r in rows]})
 
 
 def summary(rows: list[BenchRow], modality: str) -> list[tuple[str, int, dict[str, tuple[float, float] | None]]]:
@@ -270,15 +270,6 @@ def _num(value: Any) -> str:
         return "–"
     return "nan" if isinstance(value, float) and math.isnan(value) else f"{value:.4g}"
 
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 def _iterations(run_dir: Path) -> int:

@@ -47,6 +47,7 @@ from genlab.errors import ConfigError, DataError, GenlabError
 from genlab.evaluation.registry import register_run_evaluator
 from genlab.modalities.base import LabelledBatch
 from genlab.utils import checks
+from genlab.utils.atomic import json_safe
 
 #: keys of an attack section that hold its threat model's radius (the x-axis of robustness plots)
 RADIUS_KEYS = ("eps", "xi")
@@ -140,7 +141,7 @@ class ClassifierEvaluator:
             if result.kind == "white-box" and result.robust_accuracy < worst:
                 worst, examples = result.robust_accuracy, _examples(x, x_adv, y, clean_pred, predict(x_adv), result)
         out: dict[str, Any] = {"n_images": len(y), "clean_accuracy": float(correct.float().mean()),
-                               "attacks": [_json_safe(asdict(r)) for r in results]}
+                               "attacks": [json_safe(asdict(r)) for r in results]}
         backdoor = run.bundle.info.get("backdoor") if images is None else None
         if backdoor is not None:
             success, n = trigger_success(classifier.predict, x, y, backdoor, bounds, request.batch_size)
@@ -269,7 +270,7 @@ def resolved(section: Mapping[str, Any]) -> dict[str, Any]:
         out["attack"] = {"name": out["attack"]}
     if isinstance(out.get("attack"), Mapping):
         out["attack"] = resolved(out["attack"])
-    return _json_safe(out)
+    return json_safe(out)
 
 
 def radius(settings: Mapping[str, Any]) -> float | None:
@@ -326,15 +327,6 @@ def _examples(x: Tensor, x_adv: Tensor, y: Tensor, clean_pred: Tensor, adv_pred:
     return {"clean": x[keep].contiguous(), "adversarial": x_adv[keep].contiguous(), "labels": y[keep].contiguous(),
             "clean_predictions": clean_pred[keep].contiguous(), "adversarial_predictions": adv_pred[keep].contiguous()}
 
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Mapping):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 def _fmt(value: Any) -> str:
