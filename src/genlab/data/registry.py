@@ -14,6 +14,8 @@ DATASETS: Registry[DataBundle] = Registry("data", providers=(
     "genlab.data.mnist",
     "genlab.data.idx",
     "genlab.data.molecule_datasets",
+    "genlab.data.sinusoid",
+    "genlab.data.omniglot",
     "genlab.classifiers.poisoning",  # ``poisoned``: a backdoor in another labelled dataset
 ))
 

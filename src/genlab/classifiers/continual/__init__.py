@@ -1,0 +1,1 @@
+"""Continual learning: task streams, methods that learn them in turn, and the accuracy matrix."""

@@ -1,0 +1,1 @@
+"""Meta-learning: learners that adapt to a new task from a few examples (MAML, Reptile, ANIL)."""
