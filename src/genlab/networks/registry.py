@@ -96,6 +96,8 @@ NETWORKS: Registry[nn.Module] = Registry("network", providers=(
     "genlab.networks.mpnn",
     "genlab.networks.graph_generator",
     "genlab.networks.classifiers",
+    "genlab.networks.few_shot",
+    "genlab.networks.sparse",
 ))
 NETWORKS.register("mlp")(TimeMLP)
 NETWORKS.register("unet")(UNet)

@@ -1,0 +1,1 @@
+"""Networks of the few-shot (meta-learning) benchmarks."""

@@ -1,0 +1,1 @@
+"""Networks with sparse activations for continual learning."""
