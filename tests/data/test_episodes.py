@@ -111,6 +111,8 @@ def test_transform_and_collate():
     (dict(n_way=2, k_shot=1, q_query=0), "q_query", "must be at least 1, got 0"),
     (dict(n_way=2, k_shot=2, q_query=5), "q_query",
      "with k_shot = 2, must be at most 4 (class 3, the smallest, has 6 examples), got 5"),
+    (dict(n_way=2, k_shot=6, q_query=1), "k_shot",
+     "must be at most 5, leaving a query example (class 3, the smallest, has 6 examples), got 6"),
     (dict(n_way=2, k_shot=1, q_query=1, length=0), "length", "must be at least 1, got 0"),
     (dict(n_way=2, k_shot=1, q_query=1, seed=-1), "seed", "must not be negative, got -1"),
 ])

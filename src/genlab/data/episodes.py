@@ -88,6 +88,10 @@ class EpisodeSet(Dataset):
         classes, counts = np.unique(labels.numpy(), return_counts=True)
         checks.at_most("n_way", n_way, len(classes), bound="the number of classes")
         smallest = int(np.argmin(counts))
+        if k_shot >= counts[smallest]:
+            raise checks.ImpossibleValue(  # at least one query example of every class
+                "k_shot", f"must be at most {counts[smallest] - 1}, leaving a query example (class "
+                f"{classes[smallest]}, the smallest, has {counts[smallest]} examples)", k_shot)
         if k_shot + q_query > counts[smallest]:
             raise checks.ImpossibleValue(  # k_shot + q_query examples of every class
                 "q_query", f"with k_shot = {k_shot}, must be at most {counts[smallest] - k_shot} (class "
