@@ -16,6 +16,7 @@ DATASETS: Registry[DataBundle] = Registry("data", providers=(
     "genlab.data.molecule_datasets",
     "genlab.data.sinusoid",
     "genlab.data.omniglot",
+    "genlab.data.mnist_episodes",  # ``mnist_episodes``: few-shot tasks on disjoint digit classes
     "genlab.data.digit_domains.dataset",  # ``digit_domain``: MNIST-M-, UCI- and SynDigits-style digits
     "genlab.classifiers.poisoning",  # ``poisoned``: a backdoor in another labelled dataset
 ))
