@@ -78,6 +78,8 @@ def test_the_wheel_alone_runs_the_demo_outside_the_repository(tmp_path):
     sources = {f"genlab/{p.relative_to(REPO / 'src' / 'genlab').as_posix()}"
                for p in (REPO / "src" / "genlab").rglob("*") if p.suffix in (".py", ".json")}
     assert sources <= names, sorted(sources - names)
+    data_files = {f"genlab/data/files/{p.name}" for p in (REPO / "src" / "genlab" / "data" / "files").iterdir()}
+    assert {"genlab/data/files/omniglot.npz", "genlab/data/files/OMNIGLOT_LICENSE"} <= data_files <= names
 
     site = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)],
@@ -89,6 +91,10 @@ def test_the_wheel_alone_runs_the_demo_outside_the_repository(tmp_path):
     probe = subprocess.run([sys.executable, "-c", "import genlab.paths as p; print(p.configs_dir())"], cwd=elsewhere,
                            env={**os.environ, "PYTHONPATH": str(site)}, capture_output=True, text=True, timeout=120)
     assert Path(probe.stdout.strip()) == site / "genlab" / "configs", probe.stderr
+    omniglot = subprocess.run([sys.executable, "-c", "from genlab.data import omniglot as o; "
+                               "print(o.shipped_file(), o.read_archive().background.shape[0])"], cwd=elsewhere,
+                              env={**os.environ, "PYTHONPATH": str(site)}, capture_output=True, text=True, timeout=120)
+    assert omniglot.stdout.split() == [str(site / "genlab" / "data" / "files" / "omniglot.npz"), "4840"], omniglot.stderr
 
     # a shipped config by name, as the README spells it, with no configs/ folder in sight
     train = run_outside(["train", "configs/points/flow_matching.yaml", "--out", "fm", "--quiet",

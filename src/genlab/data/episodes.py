@@ -1,7 +1,7 @@
 """Few-shot tasks (episodes) drawn from any labelled pool: what the meta-learners train on.
 
-An N-way K-shot task (Vinyals et al. 2016, "Matching networks for one shot learning", sec. 4;
-Finn et al. 2017, "Model-agnostic meta-learning", sec. 5.2) picks ``n_way`` distinct classes of
+An N-way K-shot task (Vinyals et al. 2016, "Matching networks for one shot learning"; Finn et
+al. 2017, "Model-agnostic meta-learning for fast adaptation of deep networks") picks ``n_way`` distinct classes of
 the pool and, of each, ``k_shot`` support and ``q_query`` query examples, all distinct. Within a
 task the classes are relabelled 0..n_way-1 in the order they were drawn, so a learner cannot
 carry a class index from one task to the next.
