@@ -103,6 +103,8 @@ def _evaluate_run(args: argparse.Namespace) -> int:
     request = _request(args, load_config(args.attacks) if args.attacks else None)  # bad options before loading
     target = Run(args.file, device=args.device)
     evaluator = evaluator_for_run(target)
+    if hasattr(evaluator, "evaluate_command"):  # a run evaluator with its own options (meta-learning)
+        return evaluator.evaluate_command(target, args)
     if not isinstance(evaluator, ClassifierEvaluator):
         raise GenlabError(f"holds a {target.config['family']['name']} model, not a classifier: --attack evaluates "
                           "classifiers; score a generative run's samples with genlab sample, then genlab evaluate "

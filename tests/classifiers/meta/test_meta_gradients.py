@@ -41,9 +41,9 @@ def mlp_learner(cls=MAML, seed: int = 0, **kwargs) -> MAML:
     return cls(PointsModality(dim=2), network, inner_lr=ALPHA, loss="mse", **kwargs)
 
 
-def conv_learner(cls=MAML, seed: int = 0, **kwargs) -> MAML:
+def conv_learner(cls=MAML, seed: int = 0, fused_norm: bool = False, **kwargs) -> MAML:
     torch.manual_seed(seed)
-    network = Conv4({"x": (1, 16, 16)}, classes=3, channels=4).double()
+    network = Conv4({"x": (1, 16, 16)}, classes=3, channels=4, fused_norm=fused_norm).double()
     return cls(ImagesModality(channels=1, height=16, width=16), network, inner_lr=ALPHA, **kwargs)
 
 
@@ -180,6 +180,18 @@ def test_vmap_and_the_loop_give_the_same_meta_gradient_through_batch_norm(cls, k
     for a, b in zip(vmapped, looped):
         torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-12)
     assert any(float(g.abs().max()) > 1e-6 for g in vmapped)
+
+
+@pytest.mark.parametrize("cls,kwargs", [(MAML, {"first_order": True}), (ANIL, {"inner_steps": 2}),
+                                        (Reptile, {"inner_steps": 2})], ids=["fomaml", "anil", "reptile"])
+def test_the_fused_norm_gives_the_explicit_meta_gradient_where_no_gradient_is_differentiated_through_it(cls, kwargs):
+    """PyTorch's batch-norm kernel is right to first order under vmap: first-order MAML, Reptile
+    and ANIL (whose inner loop adapts the head after the last normalisation) may use it."""
+    batch = image_tasks()
+    explicit = meta_gradient(conv_learner(cls, vectorise=False, **kwargs), batch)
+    fused = meta_gradient(conv_learner(cls, vectorise=True, fused_norm=True, **kwargs), batch)
+    for a, b in zip(fused, explicit):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-12)
 
 
 def test_anil_adapts_only_the_head():
