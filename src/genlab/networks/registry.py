@@ -98,6 +98,7 @@ NETWORKS: Registry[nn.Module] = Registry("network", providers=(
     "genlab.networks.classifiers",
     "genlab.networks.few_shot",
     "genlab.networks.sparse",
+    "genlab.networks.domain_adaptation",
 ))
 NETWORKS.register("mlp")(TimeMLP)
 NETWORKS.register("unet")(UNet)
