@@ -59,4 +59,5 @@ FAMILIES: Registry[Trainable] = Registry("family", providers=(
     "genlab.classifiers.registry",
     "genlab.classifiers.continual.registry",
     "genlab.classifiers.meta.registry",
+    "genlab.classifiers.transfer.registry",
 ))

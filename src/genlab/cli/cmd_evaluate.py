@@ -55,6 +55,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     attack.add_argument("--batch-size", type=int, default=None, help="images per attack batch (default 500)")
     attack.add_argument("--seed", type=int, default=None, help="seed of the attacks' random starts (default 0)")
     attack.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p.add_argument("--few-shot", nargs="?", const="", default=None, metavar="SOURCE", help="score the run's frozen "
+                   "features on few-shot episodes of the held-out split of SOURCE's data section (a config or a run "
+                   "directory; without SOURCE: the run's own), a logistic regression per episode")
     p.set_defaults(func=run)
 
 
@@ -102,6 +105,9 @@ def _evaluate_run(args: argparse.Namespace) -> int:
 
     request = _request(args, load_config(args.attacks) if args.attacks else None)  # bad options before loading
     target = Run(args.file, device=args.device)
+    if args.few_shot is not None:  # any run whose network has a feature split, e.g. a teacher on its students' episodes
+        from genlab.evaluation.few_shot_transfer import FewShotTransferEvaluator
+        return FewShotTransferEvaluator().evaluate_command(target, args)
     evaluator = evaluator_for_run(target)
     if hasattr(evaluator, "evaluate_command"):  # a run evaluator with its own options (meta-learning)
         return evaluator.evaluate_command(target, args)

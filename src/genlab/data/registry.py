@@ -19,6 +19,7 @@ DATASETS: Registry[DataBundle] = Registry("data", providers=(
     "genlab.data.mnist_episodes",  # ``mnist_episodes``: few-shot tasks on disjoint digit classes
     "genlab.data.digit_domains.dataset",  # ``digit_domain``: MNIST-M-, UCI- and SynDigits-style digits
     "genlab.data.domain_adaptation",  # ``domain_adaptation``: a labelled source and unlabelled targets
+    "genlab.data.few_shot_transfer",  # ``few_shot_transfer``: a labelled base set and an Omniglot pool
     "genlab.classifiers.poisoning",  # ``poisoned``: a backdoor in another labelled dataset
 ))
 

@@ -44,7 +44,8 @@ MOLECULE_FILES = "molecules"
 #: model class (a :class:`~genlab.trainable.Trainable` subclass) -> the evaluator class of runs of
 #: it, filled by :func:`register_run_evaluator` in the modules of :data:`RUN_EVALUATOR_PROVIDERS`
 RUN_EVALUATORS: dict[type, type] = {}
-RUN_EVALUATOR_PROVIDERS = ("genlab.evaluation.classifier", "genlab.evaluation.continual", "genlab.evaluation.meta")
+RUN_EVALUATOR_PROVIDERS = ("genlab.evaluation.classifier", "genlab.evaluation.continual", "genlab.evaluation.meta",
+                           "genlab.evaluation.few_shot_transfer")
 
 
 def register_run_evaluator(model: type) -> Callable[[type], type]:
