@@ -12,9 +12,9 @@ implement two methods that the trainer drives:
 ``torch.optim.AdamW`` takes for optimizer i (parameters, or param-group dicts).
 
 ``adversarial_losses(batch, step) -> Iterator[AdversarialLoss]``, a generator: each yielded
-:class:`AdversarialLoss` names the optimizer to step and the loss it minimises; the trainer
-steps that optimizer before asking for the next phase, so a later phase sees the parameters an
-earlier one just updated. ``step`` is the training iteration (0, 1, 2, ...).
+:class:`AdversarialLoss` names the optimizer to step (or a tuple of them, all stepped on the one
+loss) and the loss it minimises; the trainer steps it before asking for the next phase, so a later
+phase sees the parameters an earlier one just updated. ``step`` is the training iteration (0, 1, 2, ...).
 
 :data:`FAMILIES` maps a config's ``family.name`` to a constructor; the generative families and
 the classifier methods register themselves in their own registry modules (its providers).
@@ -33,11 +33,16 @@ from genlab.registry import Registry
 
 @dataclass
 class AdversarialLoss:
-    """One phase of an adversarial iteration: minimise ``loss`` with optimizer ``optimizer``."""
+    """One phase of an adversarial iteration: minimise ``loss`` with optimizer ``optimizer``, or
+    with every optimizer of a tuple of indices (one loss stepped by several optimizers)."""
 
-    optimizer: int
+    optimizer: int | tuple[int, ...]
     loss: Tensor
     metrics: dict[str, float] = field(default_factory=dict)
+
+    def indices(self) -> tuple[int, ...]:
+        """The optimizers this phase steps."""
+        return self.optimizer if isinstance(self.optimizer, tuple) else (self.optimizer,)
 
 
 class Trainable(nn.Module):
@@ -60,4 +65,5 @@ FAMILIES: Registry[Trainable] = Registry("family", providers=(
     "genlab.classifiers.continual.registry",
     "genlab.classifiers.meta.registry",
     "genlab.classifiers.transfer.registry",
+    "genlab.classifiers.adaptation.registry",
 ))

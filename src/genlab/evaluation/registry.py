@@ -45,6 +45,7 @@ MOLECULE_FILES = "molecules"
 #: it, filled by :func:`register_run_evaluator` in the modules of :data:`RUN_EVALUATOR_PROVIDERS`
 RUN_EVALUATORS: dict[type, type] = {}
 RUN_EVALUATOR_PROVIDERS = ("genlab.evaluation.classifier", "genlab.evaluation.continual", "genlab.evaluation.meta",
+                           "genlab.evaluation.adaptation",
                            "genlab.evaluation.few_shot_transfer")
 
 

@@ -19,7 +19,9 @@ parameters).
 ``family.adversarial_losses(batch, step) -> Iterator[AdversarialLoss]``, a *generator*: each
 yielded :class:`AdversarialLoss` names the optimizer to step and the loss to minimise. The
 trainer zeroes that optimizer's gradients, back-propagates, clips, and steps it before asking
-for the next phase, so a later phase sees the parameters an earlier one just updated::
+for the next phase, so a later phase sees the parameters an earlier one just updated. A phase
+naming a tuple of optimizers (``optimizer=(0, 1)``: one loss for both, MCD's step A) zeroes,
+clips and steps each of them after one backward pass::
 
     def adversarial_losses(self, batch, step):
         x_real = ...; x_fake = self.generator(z)                  # (B, D)
@@ -126,16 +128,21 @@ class FamilyModule(L.LightningModule):
         clip = self.train_config.grad_clip
         logged: dict[str, Any] = {}
         for phase in self.family.adversarial_losses(batch, self.iteration):
-            opt = optimizers[phase.optimizer]
-            self._check_finite(phase.loss, f"loss of optimizer {phase.optimizer}")
-            self.toggle_optimizer(opt)
-            opt.zero_grad(set_to_none=True)
+            opts = [optimizers[i] for i in phase.indices()]
+            name = "_".join(str(i) for i in phase.indices())
+            self._check_finite(phase.loss, f"loss of optimizer {name}")
+            if len(opts) == 1:  # a loss of several optimizers trains all their parameters
+                self.toggle_optimizer(opts[0])
+            for opt in opts:
+                opt.zero_grad(set_to_none=True)
             self.manual_backward(phase.loss)
-            if clip is not None:
-                self.clip_gradients(opt, gradient_clip_val=clip, gradient_clip_algorithm="norm")
-            opt.step()
-            self.untoggle_optimizer(opt)
-            logged[f"loss_{phase.optimizer}"] = phase.loss.detach()
+            for opt in opts:
+                if clip is not None:
+                    self.clip_gradients(opt, gradient_clip_val=clip, gradient_clip_algorithm="norm")
+                opt.step()
+            if len(opts) == 1:
+                self.untoggle_optimizer(opts[0])
+            logged[f"loss_{name}"] = phase.loss.detach()
             logged.update(phase.metrics)
         for scheduler in self.lr_schedulers():
             scheduler.step()

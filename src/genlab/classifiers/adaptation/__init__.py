@@ -1,0 +1,1 @@
+"""Unsupervised domain adaptation: source-only training, MCD, and federated DualAdapt and FedAvg-MCD."""
