@@ -2,4 +2,7 @@
 
 from __future__ import annotations
 
-from genlab.trainable import FAMILIES  # noqa: F401  (entries are registered below as they land)
+from genlab.classifiers.continual.learner import ContinualLearner
+from genlab.trainable import FAMILIES
+
+FAMILIES.register("continual")(ContinualLearner)

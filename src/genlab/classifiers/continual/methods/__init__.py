@@ -1,0 +1,1 @@
+"""Continual-learning methods, one file each, registered in :data:`~genlab.classifiers.continual.methods.base.METHODS`."""
