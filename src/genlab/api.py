@@ -16,7 +16,7 @@ from typing import Any, Mapping
 import torch
 
 from genlab.config import apply_overrides, load_config
-from genlab.errors import ConfigError
+from genlab.errors import ConfigError, GenlabError
 from genlab.evaluation.registry import evaluator_for
 from genlab.generative.families.base import SampleResult
 from genlab.paths import find_config
@@ -52,12 +52,17 @@ def read_config(config: str | Path | Mapping[str, Any],
 
 def train(config: str | Path | Mapping[str, Any], out: str | Path,
           overrides: Mapping[str, Any] | list[str] | None = None, *, progress: bool = True) -> Run:
-    """Train the config (a file or a mapping) into the new run directory ``out``."""
+    """Train the config (a file or a mapping) into the new run directory ``out``; a config with a
+    ``stream`` section goes to the stream runner (:mod:`genlab.training.continual`)."""
+    from genlab.training.continual import train_stream
     from genlab.training.trainer import train as _train
 
     source = None if isinstance(config, Mapping) else find_config(config)  # a path, or a shipped config's name
     try:
-        return _train(read_config(source or config, overrides), out, progress=progress)
+        data = read_config(source or config, overrides)
+        if "stream" in data:
+            return train_stream(data, out, progress=progress)
+        return _train(data, out, progress=progress)
     except ConfigError as exc:  # name the file the bad key came from
         if exc.path is None and source is not None:
             exc.path = str(source)
@@ -70,7 +75,10 @@ def resume(out: str | Path, overrides: Mapping[str, Any] | list[str] | None = No
     ``train.max_steps``)."""
     from genlab.training.trainer import train as _train
 
-    config = read_config(RunDir(Path(out)).read_config(), overrides) if overrides else None
+    saved = RunDir(Path(out)).read_config()
+    if "stream" in saved:
+        raise GenlabError("a continual run (a config with a stream) cannot be resumed; train it again", path=out)
+    config = read_config(saved, overrides) if overrides else None
     return _train(config, out, resume=True, progress=progress)
 
 

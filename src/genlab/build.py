@@ -9,6 +9,10 @@ the family gets all three injected::
     network = NETWORKS.build(cfg["network"], shapes=bundle.modality.shapes())
     family  = FAMILIES.build(cfg["family"], modality=bundle.modality, process=process, network=network)
 
+A continual-learning config adds a ``stream`` section (:data:`~genlab.classifiers.continual.streams.STREAMS`):
+:func:`build_stream` cuts the data bundle into experiences, and ``genlab train`` hands such a
+config to the stream runner (:mod:`genlab.training.continual`) instead of the one-set trainer.
+
 Families without a process (flows, VAEs, GANs) omit the ``process`` section and get no
 ``process`` argument. A family with several networks writes the ``network`` section as a mapping
 of roles, each an ordinary network section, and gets one argument per role::
@@ -26,6 +30,8 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
+from genlab.classifiers.continual.experience import Stream
+from genlab.classifiers.continual.streams import STREAMS
 from genlab.data.bundle import DataBundle
 from genlab.data.registry import DATASETS
 from genlab.errors import ConfigError
@@ -36,12 +42,15 @@ from genlab.modalities.base import Modality
 from genlab.networks.registry import NETWORKS
 
 #: top-level sections of a config; anything else is a misspelling
-SECTIONS = ("data", "family", "process", "network", "train")
+SECTIONS = ("data", "family", "process", "network", "train", "stream")
 
 
 def build_family(config: Mapping[str, Any]) -> tuple[Trainable, DataBundle]:
     """Build the data bundle, then the process and network, then the family around them."""
     check_sections(config)
+    if "stream" in config:
+        raise ConfigError("a config with a stream trains experience by experience: genlab train (or "
+                          "genlab.training.continual.train_stream) runs it", key="stream")
     DATASETS.load_providers()
     bundle = DATASETS.build(_section(config, "data"))
     return build_family_from_modality(config, bundle.modality), bundle
@@ -64,6 +73,12 @@ def build_family_from_modality(config: Mapping[str, Any], modality: Modality) ->
                 exc.key = f"network.{role}.{exc.key[len('network.'):]}"
             raise
     return FAMILIES.build(_section(config, "family"), modality=modality, **injected)
+
+
+def build_stream(config: Mapping[str, Any], bundle: DataBundle) -> Stream:
+    """The experiences of the config's ``stream`` section, cut from ``bundle`` (built from ``data``)."""
+    check_sections(config)
+    return STREAMS.build(_section(config, "stream"), bundle=bundle)
 
 
 def network_shapes(modality: Modality, section: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
@@ -93,10 +108,16 @@ def resolve_config(config: Mapping[str, Any]) -> dict[str, Any]:
     DATASETS.load_providers()
     FAMILIES.load_providers()
     out = json.loads(json.dumps(dict(config)))
-    tables = {"data": DATASETS, "family": FAMILIES, "process": PROCESSES}
+    tables = {"data": DATASETS, "family": FAMILIES, "process": PROCESSES, "stream": STREAMS}
     for name, table in tables.items():
         if name in out:
             out[name] = _resolved(table, out[name])
+    if "family" in out:  # nested sections a family declares (a continual learner's method)
+        for key, table in getattr(FAMILIES.get(out["family"]["name"]), "subsections", {}).items():
+            value = out["family"].get(key)
+            section = {"name": value} if isinstance(value, str) else value
+            if isinstance(section, Mapping) and "name" in section:
+                out["family"][key] = _resolved(table, section)
     if "network" in out:
         roles = network_roles(out["network"])
         if "name" in out["network"]:

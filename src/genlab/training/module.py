@@ -35,6 +35,13 @@ clips and steps each of them after one backward pass::
 other optimizers do not require gradients (Lightning's ``toggle_optimizer``). Every optimizer
 gets the same learning-rate schedule (warm-up, then ``train.lr_schedule``), stepped once per iteration.
 
+Two optional family hooks
+-------------------------
+``family.make_optimizer(params, train_config) -> Optimizer`` builds optimizer i from its
+parameters in place of AdamW (a continual learner's plain SGD); ``family.before_optimizer_step()``
+runs after backward and before gradient clipping and the step (a continual method projecting the
+gradients in place).
+
 EMA of the weights (with warm-up) is :class:`~genlab.training.ema.WarmupEMA`, a Lightning
 ``WeightAveraging`` callback (see
 :mod:`genlab.training.trainer`); after ``fit`` the module holds the EMA weights.
@@ -74,8 +81,10 @@ class FamilyModule(L.LightningModule):
     def configure_optimizers(self) -> Any:
         cfg = self.train_config
         groups = self._optimizer_parameters()
+        make = getattr(self.family, "make_optimizer", None)
         optimizers = [
-            torch.optim.AdamW(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
+            make(params, cfg) if make is not None
+            else torch.optim.AdamW(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)
             for params in groups
         ]
         schedulers = [torch.optim.lr_scheduler.LambdaLR(opt, self._lr_factor) for opt in optimizers]
@@ -147,6 +156,11 @@ class FamilyModule(L.LightningModule):
         for scheduler in self.lr_schedulers():
             scheduler.step()
         self._log("train", logged)
+
+    def on_before_optimizer_step(self, optimizer: Any) -> None:
+        hook = getattr(self.family, "before_optimizer_step", None)  # e.g. a gradient projection
+        if hook is not None:
+            hook()
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         """Held-out loss with fixed noise (the same for every validation) and without touching
