@@ -2,7 +2,7 @@
 ``DATASETS`` as ``few_shot_transfer``.
 
 The setting of Phoo & Hariharan (2021, "Self-training for few-shot transfer across extreme task
-differences", sec. 3): a model is trained on a labelled **base** set (``base``: any data section of
+differences"): a model is trained on a labelled **base** set (``base``: any data section of
 labelled images, e.g. ``{name: mnist}``), may read unlabelled images of a very different
 **target** domain, and is judged on few-shot tasks of new target classes. The target here is
 Omniglot (Lake et al. 2015, :mod:`genlab.data.omniglot`): the characters of the ``background``

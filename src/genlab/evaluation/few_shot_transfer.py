@@ -1,6 +1,6 @@
 """The few-shot transfer evaluator: a logistic regression on frozen features, episode by episode.
 
-The protocol of Phoo & Hariharan (2021, sec. 4, after Guo et al. 2020's BSCD-FSL benchmark):
+The protocol of Phoo & Hariharan (2021, after Guo et al. 2020's BSCD-FSL benchmark):
 the evaluated network's features (everything before its final linear layer,
 :func:`~genlab.classifiers.transfer.features.feature_split`) are computed once for every held-out
 image, in eval mode, and frozen; each N-way K-shot episode (:class:`~genlab.data.episodes.EpisodeSet`:

@@ -1,6 +1,6 @@
 """Random views of grey images for SimCLR and STARTUP, drawn on tensors with torch alone.
 
-SimCLR (Chen et al. 2020, sec. 3 and Appendix A) composes a random resized crop, colour distortion
+SimCLR (Chen et al. 2020, Appendix A) composes a random resized crop, colour distortion
 and blur; STARTUP's released code (Phoo & Hariharan 2021) draws the target views with a random
 resized crop, brightness/contrast/colour jitter and a horizontal flip. For 28×28 grey strokes
 (digits, characters) :class:`ViewAugmentation` keeps what carries over and leaves out what does not:

@@ -3,7 +3,7 @@
 Chen, Kornblith, Norouzi & Hinton (2020), "A simple framework for contrastive learning of visual
 representations", Algorithm 1: two random views a₁(x), a₂(x) of every target image of the batch,
 features h = f(a(x)), projections z = g(h), and the loss NT-Xent(z₁, z₂; τ)
-(:mod:`~genlab.classifiers.transfer.nt_xent`). Phoo & Hariharan (2021, sec. 4) compare STARTUP
+(:mod:`~genlab.classifiers.transfer.nt_xent`). Phoo & Hariharan (2021) compare STARTUP
 with this representation trained on the same unlabelled target data; the base examples of each
 :class:`~genlab.data.few_shot_transfer.TransferBatch` are not read, so SimCLR and STARTUP runs
 share one data section and one set of evaluation characters.

@@ -1,7 +1,7 @@
 """STARTUP: self-training a base-set representation on unlabelled target images.
 
 Phoo & Hariharan (2021), "Self-training for few-shot transfer across extreme task differences"
-(ICLR), sec. 3, and the authors' released training loop (``student_STARTUP/STARTUP.py``). A
+(ICLR), as the authors' released training loop (``student_STARTUP/STARTUP.py``) runs it. A
 teacher f_T, trained on the labelled base set, labels every target image x softly with its
 softmax over the base classes, p_T(x); the student f_S — the teacher's network, its classifier
 head re-initialised (``reinit_head``) — then minimises on each batch
@@ -16,7 +16,8 @@ projection head and NT-Xent SimCLR's loss (:mod:`~genlab.classifiers.transfer.nt
 released code weighs the three terms equally, τ = 1, and computes the soft labels once on the
 unaugmented target images; here the frozen teacher (``requires_grad`` off, always in eval mode,
 also while the learner trains) labels the unaugmented images of each batch, which gives the same
-numbers. ``simclr_weight: 0`` is the paper's "STARTUP (no SS)" ablation.
+numbers. ``simclr_weight: 0`` is STARTUP without self-supervision, the ablation of the released
+``student_STARTUP_no_self_supervision``.
 
 The teacher's network is kept (frozen) beside the student's, so ``RUN/weights.safetensors`` holds
 both; the student's network and projection head are what the trainer optimises.
