@@ -11,7 +11,8 @@ the optimiser of every local loop (``batch_size``, ``lr``, ``betas``, ``weight_d
 2. pre-train on the server;
 3. for each round r = 1 .. ``family.rounds`` (:func:`run_round`): the server's message to each
    active client, each client's update (:meth:`FederatedModel.client_update`), the server update;
-   record the bytes of every message, the metrics, and every target's held-out accuracy;
+   record the bytes of every message, the metrics, and every target's held-out accuracy (also
+   after pre-training, in the record's ``pretraining``);
 4. write ``RUN/weights.safetensors``; the rounds go to ``RUN/logs/rounds.json`` after every round.
 
 How messages travel is a function, ``exchange(messages, round) -> results``: here
@@ -174,6 +175,8 @@ def train_federated(config: Mapping[str, Any], out: str | Path, *, progress: boo
     model, data, cfg, resolved = prepare(config, out)
     settings = settings_of(cfg)
     pretraining = pretrain(model, data, cfg)
+    if monitor:  # round 0: the source-trained model
+        pretraining["accuracy"] = heldout_accuracy(model, data.bundle)
     if progress:
         print(f"pre-trained on {len(data.source_y)} source images for {cfg.max_steps} steps", flush=True)
     exchange = in_process_exchange(model, data, settings, cfg.seed)

@@ -4,8 +4,9 @@ A federated run directory has the usual ``config.json``, ``modality.json`` and
 ``weights.safetensors`` (:mod:`genlab.sampling.run_dir`), so it loads and evaluates like any run,
 and its rounds' statistics: per round the clients that took part, the bytes sent (server to
 clients, clients to server, total), each client's and the server's metrics, and, when the engine
-monitors, every target's held-out accuracy after the round. ``pretraining`` holds the metrics of
-the server's source pre-training. Nothing here imports the trainer's library.
+monitors, every target's held-out accuracy after the round; a Flower run also the bytes of the
+serialised arrays. ``pretraining`` holds the metrics of the server's source pre-training. Nothing
+here imports the trainer's library.
 """
 
 from __future__ import annotations
@@ -44,15 +45,18 @@ class RoundRecord:
     server_metrics: dict[str, float]
     seconds: float
     accuracy: dict[str, float] = field(default_factory=dict)  # target name -> held-out accuracy
+    serialized_bytes: RoundBytes | None = None  # Flower: the bytes of the serialised arrays
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         out["bytes"]["total"] = self.bytes.total
+        if self.serialized_bytes is not None:
+            out["serialized_bytes"]["total"] = self.serialized_bytes.total
         out["client_metrics"] = {str(k): v for k, v in self.client_metrics.items()}
         return json_safe(out)
 
 
-def write_rounds(root: str | Path, pretraining: dict[str, float], rounds: list[RoundRecord]) -> Path:
+def write_rounds(root: str | Path, pretraining: dict[str, Any], rounds: list[RoundRecord]) -> Path:
     """``RUN/logs/rounds.json`` (atomically), rewritten after every round."""
     path = Path(root) / ROUNDS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
