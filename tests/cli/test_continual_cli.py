@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 
 import pytest
@@ -47,6 +48,9 @@ def test_train_then_evaluate_writes_the_matrix_metrics_and_figures(trained, caps
     assert matrix[1][0] > 0.9  # five digits told apart within their head after 40 steps
     for name in ("accuracy_matrix.png", "accuracy_over_stream.png"):
         assert (run / "plots" / name).stat().st_size > 5000
+    with (run / "logs" / "metrics.csv").open() as f:  # both experiences' curves, steps over the stream
+        logged = [(int(r["experience"]), int(r["step"])) for r in csv.DictReader(f)]
+    assert logged == [(0, 19), (0, 39), (1, 59), (1, 79)]
 
 
 def test_bad_input_is_one_line(trained, capsys):

@@ -121,7 +121,6 @@ class ContinualEvaluator:
         for j in range(t):
             values = [metrics.baseline[j]] + [row[j] for row in metrics.matrix]
             ax.plot(range(t + 1), values, marker="o", markersize=3, label=f"experience {j}")
-        ax.axvline(0.5, color="grey", lw=0.5)
         ax.set(xlabel="experiences trained", ylabel="test accuracy", ylim=(0, 1.02), xticks=range(t + 1),
                title="accuracy of each experience over the stream")
         ax.grid(alpha=0.3)

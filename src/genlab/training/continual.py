@@ -10,9 +10,10 @@ checkpoint IO, CSV and TensorBoard logs:
 2. score the untrained learner on every experience's test set: row 0 of the accuracy matrix (the
    baseline b of forward transfer);
 3. for each experience i: ``method.before_experience``; ``train.max_steps`` iterations on the
-   method's training set (logs in ``RUN/experiences/<i>/logs``; the experience's checkpoint is
-   removed once it ends); ``method.after_experience``; score every experience: row i + 1, and
-   ``RUN/accuracy_matrix.json`` rewritten;
+   method's training set (logs in ``RUN/experiences/<i>/logs``, appended to ``RUN/logs/metrics.csv``
+   with an ``experience`` column and the steps counted over the whole stream; the experience's
+   checkpoint is removed once it ends); ``method.after_experience``; score every experience: row
+   i + 1, and ``RUN/accuracy_matrix.json`` rewritten;
 4. write ``RUN/modality.json`` and ``RUN/weights.safetensors`` (the learner with its method's
    state: Fisher, anchors, bases, coreset) and return a :class:`~genlab.sampling.run.Run`.
 
@@ -22,6 +23,7 @@ well (:class:`GeneratorRuns`) and written as the run directory ``RUN/generator``
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -46,6 +48,7 @@ from genlab.training.config import TrainConfig
 from genlab.training.module import FamilyModule
 from genlab.training.resume import SeededBatchStream
 from genlab.training.trainer import _quiet, _trainer_arguments
+from genlab.utils.atomic import atomic_write
 
 
 def train_stream(config: Mapping[str, Any], out: str | Path, progress: bool = True) -> Run:
@@ -57,10 +60,10 @@ def train_stream(config: Mapping[str, Any], out: str | Path, progress: bool = Tr
     if cfg.devices * cfg.num_nodes != 1:
         raise ConfigError("a stream trains in one process on one device", key="train.devices")
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-    DATASETS.load_providers()
-    bundle = DATASETS.build(config["data"]) if "data" in config else None
-    if bundle is None:
+    if "data" not in config:
         raise ConfigError("missing section", key="data")
+    DATASETS.load_providers()
+    bundle = DATASETS.build(config["data"])
     stream = build_stream(config, bundle)
     learner = build_family_from_modality(config, bundle.modality)
     if not isinstance(learner, ContinualLearner):
@@ -77,7 +80,10 @@ def train_stream(config: Mapping[str, Any], out: str | Path, progress: bool = Tr
                                     seed, generators)
         learner.begin_experience(experience, context)
         data = learner.method.train_set(experience, context)
-        fit(learner, data, bundle.collate, cfg, run.root / "experiences" / f"{experience.index:02d}", seed, progress)
+        place = run.root / "experiences" / f"{experience.index:02d}"
+        fit(learner, data, bundle.collate, cfg, place, seed, progress)
+        _append_logs(RunDir(place).logs / "metrics.csv", run.logs / "metrics.csv", experience.index,
+                     experience.index * cfg.max_steps)
         learner.finish_experience(experience, context)
         rows.append(accuracy_row(learner, stream))
         write_json(run.root / MATRIX_FILE, matrix_record(rows, stream))
@@ -109,6 +115,28 @@ def fit(family: torch.nn.Module, dataset: Dataset, collate: Callable | None, cfg
         raise KeyboardInterrupt
     for file in checkpoint_files(place.checkpoint):
         file.unlink(missing_ok=True)
+
+
+def _append_logs(source: Path, target: Path, index: int, offset: int) -> None:
+    """Append an experience's logged rows to the stream's log: an ``experience`` column, steps + ``offset``."""
+    def rows(path: Path) -> list[dict[str, str]]:
+        if not path.is_file():
+            return []
+        with path.open(newline="") as f:
+            return list(csv.DictReader(f))
+
+    new = [{**r, "experience": str(index), "step": str(int(r["step"]) + offset) if r.get("step") else ""}
+           for r in rows(source)]
+    merged = rows(target) + new
+    fields = sorted({k for r in merged for k in r})
+
+    def write(tmp: Path) -> None:
+        with tmp.open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(merged)
+
+    atomic_write(target, write)
 
 
 def _experience_seed(seed: int, index: int) -> int:
