@@ -72,3 +72,18 @@ def test_a_federated_run_has_a_run_directory_that_loads_and_evaluates(tmp_path, 
     assert trained.config["family"]["name"] == "dualadapt"
     with pytest.raises(Exception, match="already holds a run"):
         train_federated(config, tmp_path / "dual", progress=False)
+
+
+def test_the_federated_loop_refuses_a_batch_method_and_a_wrong_number_of_clients(tmp_path, capsys):
+    from genlab.errors import ConfigError
+    from genlab.training.federated.engine import main as federated_main
+
+    config = tmp_path / "so.yaml"
+    config.write_text(yaml.safe_dump({"data": DATA, "family": {"name": "source_only"}, "network": NETWORK,
+                                      "train": TRAIN}))
+    assert federated_main([str(config), "--out", str(tmp_path / "so")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "family.name" in err and str(config) in err
+    wrong = {"data": DATA, "family": {"name": "fedavg_mcd", "clients": 2}, "network": NETWORK, "train": TRAIN}
+    with pytest.raises(ConfigError, match="family.clients"):
+        train_federated(wrong, tmp_path / "wrong", progress=False)

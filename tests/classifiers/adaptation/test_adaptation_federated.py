@@ -123,7 +123,7 @@ def test_the_client_update_is_a_function_of_its_inputs_and_uploads_only_its_own_
     first = model.client_update(message, 0, target, None, SETTINGS, seed=7)
     again = model.client_update(message, 0, target, None, SETTINGS, seed=7)
     assert all(torch.equal(model.state_dict()[k], v) for k, v in before.items())  # the template is untouched
-    assert {k.split(".")[0] for k in first.arrays} == {"local_classifier", "target_gmm"}
+    assert {k.split(".")[0] for k in first.arrays} == {"local_classifier", "target_gmm", "client_norm"}
     assert all(torch.equal(first.arrays[k], again.arrays[k]) for k in first.arrays)  # same seed, same result
     assert first.num_examples == 30
     changed = [k for k, v in unpack(first.arrays, "local_classifier").items()
@@ -145,7 +145,7 @@ def test_the_server_update_installs_the_clients_models_and_changes_only_g_and_f_
 
 
 def test_a_target_is_predicted_by_the_mean_of_the_global_and_its_local_classifier():
-    model = dualadapt().eval()
+    model = dualadapt(client_statistics=False).eval()
     x = model.inputs(images(6, 4))
     domain = torch.tensor([0, 1, 0, 1, 1, 0])
     with torch.no_grad():
@@ -155,6 +155,29 @@ def test_a_target_is_predicted_by_the_mean_of_the_global_and_its_local_classifie
         for row, k in enumerate(domain.tolist()):
             expected = (p_g[row] + model.local_classifiers[k](h[row:row + 1])[0].softmax(-1)) / 2
             assert torch.allclose(p[row], expected, atol=1e-6)
+
+
+def test_client_statistics_are_the_mean_and_variance_over_the_clients_images_and_used_for_its_target():
+    from genlab.classifiers.adaptation.dualadapt.norm_statistics import ClientStatistics, estimate, norm_layers
+
+    model = dualadapt().eval()
+    g = copy.deepcopy(model.features)
+    target = images(50, 8, shift=0.4)
+    estimate(g, target, model.inputs, batch=50)  # one batch: the exact mean and unbiased variance
+    with torch.no_grad():
+        conv = g.layers[0](model.inputs(target).mean(1, keepdim=True))  # (50, 32, 28, 28) before the first BN
+    first = norm_layers(g)["layers.1"]
+    assert torch.allclose(first.running_mean, conv.mean((0, 2, 3)), atol=1e-5)
+    assert torch.allclose(first.running_var, conv.var((0, 2, 3), unbiased=True), atol=1e-4)
+    assert not g.training
+    stats = ClientStatistics(g)
+    before = copy.deepcopy(model.features.state_dict())
+    model.client_norms[1].load_state_dict(stats.state_dict())
+    x = model.inputs(target[:5])
+    with torch.no_grad():
+        expected = (model.global_classifier(g(x)).softmax(-1) + model.local_classifiers[1](g(x)).softmax(-1)) / 2
+        assert torch.allclose(model.target_probabilities(x, torch.ones(5, dtype=torch.long)), expected, atol=1e-6)
+    assert all(torch.equal(v, model.features.state_dict()[k]) for k, v in before.items())  # G's own restored
 
 
 def test_a_joiner_is_left_out_until_its_round_and_then_gets_the_others_models():

@@ -25,6 +25,8 @@ so both engines give the same weights.
 
 from __future__ import annotations
 
+import argparse
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,9 +39,11 @@ from torch import Tensor
 from genlab.build import build_family, resolve_config
 from genlab.classifiers.adaptation.federated import Arrays, ClientResult, FederatedModel, Optimisation, payload_bytes
 from genlab.classifiers.adaptation.scoring import target_accuracies
+from genlab.config import apply_overrides, load_config
 from genlab.data.bundle import DataBundle
 from genlab.errors import ConfigError, GenlabError
 from genlab.sampling.run import Run
+from genlab.trainable import FAMILIES
 from genlab.sampling.run_dir import RunDir
 from genlab.training.checkpoint import save_weights
 from genlab.training.config import TrainConfig
@@ -82,12 +86,12 @@ def seed_of(*parts: int) -> int:
 def prepare(config: Mapping[str, Any], out: str | Path | None) -> tuple[FederatedModel, FederatedData, TrainConfig, dict]:
     """Model, data and settings of ``config``; with ``out``, a new run directory's config files."""
     cfg = TrainConfig.from_dict(config.get("train"))
+    family = config.get("family", {}).get("name") if isinstance(config.get("family"), Mapping) else None
+    if not (isinstance(family, str) and family in FAMILIES and issubclass(FAMILIES.get(family), FederatedModel)):
+        raise ConfigError(f"{family} is not a federated method (dualadapt, fedavg_mcd)", key="family.name")
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed % 2**32)
     model, bundle = build_family(config)
-    if not isinstance(model, FederatedModel):
-        raise ConfigError(f"{config['family']['name']} is not a federated method (dualadapt, fedavg_mcd)",
-                          key="family.name")
     data = federated_data(bundle)
     if model.clients != len(data.targets_x):
         raise ConfigError(f"the data has {len(data.targets_x)} targets and a federated method one client per "
@@ -195,3 +199,28 @@ def describe(record: RoundRecord) -> str:
     if record.accuracy:
         line += f", mean target accuracy {sum(record.accuracy.values()) / len(record.accuracy):.4f}"
     return line
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m genlab.training.federated.engine CONFIG --out RUN [--set key=value ...]``."""
+    parser = argparse.ArgumentParser(prog="python -m genlab.training.federated.engine",
+                                     description="train a federated adaptation method in rounds, in one process")
+    parser.add_argument("config")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        config = apply_overrides(load_config(args.config), args.overrides)
+        run = train_federated(config, args.out, progress=not args.quiet)
+    except GenlabError as exc:  # one line, as the command line prints it
+        if isinstance(exc, ConfigError) and exc.path is None:
+            exc.path = args.config
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"trained {run.dir.root}: weights {run.dir.weights}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -2,7 +2,8 @@
 message, the client's unlabelled target images, the settings and a seed.
 
 With G and F_g fixed (as the message holds them), the client computes its features h = G(x) once
-(G in evaluation mode), fits W_T to them in W_S's projection, and trains F_l, started from F_g
+(G in evaluation mode; with ``client_statistics``, with batch-normalisation statistics estimated on
+its images first, :mod:`.norm_statistics`), fits W_T to them in W_S's projection, and trains F_l, started from F_g
 (or, when it joins, from the nearest other client's F_l), for ``client_steps`` steps on batches
 of h. Each batch's loss is
 
@@ -10,7 +11,7 @@ of h. Each batch's loss is
 
 with ŷ_b = argmax F_g(h_b) the global classifier's pseudo-label, w_b = σ(log W_S(h_b) − log
 W_T(h_b)) the probability that h_b is source-like (where F_g can be trusted), d the MCD
-discrepancy and λ ``discrepancy_weight``. The upload is F_l and W_T.
+discrepancy and λ ``discrepancy_weight``. The upload is F_l and W_T (and the statistics).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from torch import Tensor
 
 from genlab.classifiers.adaptation.discrepancy import discrepancy
 from genlab.classifiers.adaptation.dualadapt.gmm import FeatureGMM, batch_weights, log_domain_posterior
+from genlab.classifiers.adaptation.dualadapt.norm_statistics import ClientStatistics, estimate
 from genlab.classifiers.adaptation.federated import Arrays, ClientResult, Optimisation, batches, pack, unpack
 
 #: images per forward pass when the client computes its features
@@ -57,6 +59,10 @@ def local_adaptation(template: Any, arrays: Arrays, target_x: Tensor, settings: 
     global_classifier.load_state_dict(unpack(arrays, "global_classifier"))
     source_gmm = copy.deepcopy(template.source_gmm)
     source_gmm.load_state_dict(unpack(arrays, "source_gmm"))
+    upload: dict[str, torch.nn.Module] = {}
+    if template.client_statistics:  # G's batch-normalisation statistics of this client's images
+        estimate(features, target_x, template.inputs)
+        upload["client_norm"] = ClientStatistics(features)
     h = client_features(features, target_x, template)  # (N, D)
 
     local = copy.deepcopy(global_classifier)
@@ -91,7 +97,8 @@ def local_adaptation(template: Any, arrays: Arrays, target_x: Tensor, settings: 
         agreement = float((local.eval()(h).argmax(1) == pseudo).float().mean())
     metrics.update({"pseudo_label_ce": ce_sum / steps, "discrepancy": d_sum / steps,
                     "source_likeness": float(log_weight.exp().mean()), "agreement_with_global": agreement})
-    return ClientResult(pack(local_classifier=local, target_gmm=target_gmm), num_examples=len(h), metrics=metrics)
+    return ClientResult(pack(local_classifier=local, target_gmm=target_gmm, **upload), num_examples=len(h),
+                        metrics=metrics)
 
 
 def _candidates(template: Any, arrays: Arrays) -> dict[int, tuple[torch.nn.Module, FeatureGMM]]:

@@ -18,7 +18,9 @@ target i. The rounds follow the method's Algorithm 1 as this module implements i
   and G and F_g are fine-tuned on the source labels; W_S is fitted again.
 
 A target image of client i is classified by the mean of the two classifiers' probabilities,
-(F_g(G(x)) + F_l^i(G(x))) / 2.
+(F_g(G(x)) + F_l^i(G(x))) / 2. With ``client_statistics`` (default), client i computes G(x) with
+batch-normalisation statistics estimated on its own images (:mod:`.norm_statistics`, AdaBN),
+uploads them, and its target is predicted with them: genlab's addition.
 
 The paper's text was not at hand when this was written: the steps above follow the method's
 published description (global and local classifiers, GMM-weighted pseudo-labels on clients,
@@ -46,6 +48,7 @@ from torch import Tensor, nn
 from genlab.classifiers.adaptation.dualadapt import client as client_step
 from genlab.classifiers.adaptation.dualadapt import server as server_step
 from genlab.classifiers.adaptation.dualadapt.gmm import FeatureGMM
+from genlab.classifiers.adaptation.dualadapt.norm_statistics import ClientStatistics
 from genlab.classifiers.adaptation.federated import Arrays, ClientResult, FederatedModel, Optimisation, pack, seeded
 from genlab.errors import ConfigError
 from genlab.modalities.base import Modality
@@ -60,8 +63,8 @@ class DualAdapt(FederatedModel):
     def __init__(self, modality: Modality, features: nn.Module, classifier: nn.Module, clients: int = 1,
                  rounds: int = 10, client_steps: int = 100, server_steps: int = 100, num_k: int = 4,
                  discrepancy_weight: float = 1.0, mixup_alpha: float = 1.0, gmm_components: int = 10,
-                 gmm_dim: int = 32, gmm_images: int = 5000, join_round: int | None = None,
-                 join_init: str = "nearest") -> None:
+                 gmm_dim: int = 32, gmm_images: int = 5000, client_statistics: bool = True,
+                 join_round: int | None = None, join_init: str = "nearest") -> None:
         super().__init__(modality, features, classifier)
         for key, value in (("clients", clients), ("rounds", rounds), ("num_k", num_k)):
             at_least(key, value, 1)
@@ -88,18 +91,32 @@ class DualAdapt(FederatedModel):
         self.local_classifiers = nn.ModuleList(copy.deepcopy(classifier) for _ in range(clients))
         self.source_gmm = FeatureGMM(width, gmm_dim, gmm_components)
         self.target_gmms = nn.ModuleList(FeatureGMM(width, gmm_dim, gmm_components) for _ in range(clients))
+        self.client_statistics = client_statistics
+        if client_statistics:  # each client's batch-normalisation statistics of G (norm_statistics)
+            self.client_norms = nn.ModuleList(ClientStatistics(features) for _ in range(clients))
         self._server: server_step.ServerOptimizers | None = None  # the server's optimizers, kept over rounds
 
     # --- prediction -------------------------------------------------------------------------------
 
     def target_probabilities(self, x: Tensor, domain: Tensor) -> Tensor:
-        h = self.features(x)  # (B, D)
-        p_global = self.global_classifier(h).softmax(-1)  # (B, K)
-        p_local = torch.zeros_like(p_global)
-        for i in domain.unique().tolist():
-            rows = domain == i
-            p_local[rows] = self.local_classifiers[i](h[rows]).softmax(-1)
-        return 0.5 * (p_global + p_local)
+        parts = {i: self.client_probabilities(x[domain == i], i) for i in domain.unique().tolist()}
+        first = next(iter(parts.values()))
+        p = first.new_empty(len(x), first.shape[1])  # (B, K)
+        for i, p_i in parts.items():
+            p[domain == i] = p_i
+        return p
+
+    def client_probabilities(self, x: Tensor, client: int) -> Tensor:
+        """(F_g(h) + F_l^client(h)) / 2 as probabilities (B, K), h = G(x) as the client computes it."""
+        h = self.client_features(x, client)  # (B, D)
+        return 0.5 * (self.global_classifier(h).softmax(-1) + self.local_classifiers[client](h).softmax(-1))
+
+    def client_features(self, x: Tensor, client: int) -> Tensor:
+        """G(x) as client ``client`` computes it: with its batch-normalisation statistics."""
+        if not self.client_statistics:
+            return self.features(x)
+        with self.client_norms[client].applied(self.features):
+            return self.features(x)
 
     # --- rounds -----------------------------------------------------------------------------------
 
@@ -116,6 +133,8 @@ class DualAdapt(FederatedModel):
         server_step.fit_source_gmm(self, source_x, int(torch.randint(2**31, (1,), generator=generator)))
         for local in self.local_classifiers:  # every prediction starts as F_g's
             local.load_state_dict(self.global_classifier.state_dict())
+        for norms in getattr(self, "client_norms", []):
+            norms.copy_from(self.features)
         return metrics
 
     def broadcast(self, client: int, round_index: int) -> Arrays:

@@ -88,6 +88,8 @@ def global_adaptation(model: Any, optimizers: ServerOptimizers, results: Mapping
     for i, result in results.items():
         model.local_classifiers[i].load_state_dict(unpack(result.arrays, "local_classifier"))
         model.target_gmms[i].load_state_dict(unpack(result.arrays, "target_gmm"))
+        if model.client_statistics:
+            model.client_norms[i].load_state_dict(unpack(result.arrays, "client_norm"))
     active = sorted(results)
     d_sum = acc_sum = 0.0
     steps = 0
