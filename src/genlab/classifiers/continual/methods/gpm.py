@@ -30,6 +30,7 @@ from torch import Tensor, nn
 
 from genlab.classifiers.continual.experience import Experience
 from genlab.classifiers.continual.methods.base import METHODS, ExperienceContext, Method
+from genlab.classifiers.continual.per_sample import evaluating
 from genlab.errors import ConfigError
 from genlab.utils import checks
 
@@ -142,14 +143,12 @@ class GPM(Method):
         seen: dict[int, Tensor] = {}
         hooks = [layer.register_forward_hook(lambda mod, args, out, i=i: seen.__setitem__(i, args[0].detach()))
                  for i, layer in enumerate(self.layers)]
-        was_training = learner.network.training
         try:
-            learner.network.eval()
-            learner.network(x)
+            with evaluating(learner.network):
+                learner.network(x)
         finally:
             for hook in hooks:
                 hook.remove()
-            learner.network.train(was_training)
         for i, layer in enumerate(self.layers):
             r = representation(layer, seen[i]).double()  # (d, n)
             extended = extend_basis(self.basis(i).double(), r, self.thresholds[i])  # (d, k')
