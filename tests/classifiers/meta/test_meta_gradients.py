@@ -215,3 +215,15 @@ def test_anil_adapts_only_the_head():
     torch.testing.assert_close(adapted["weight"], copy.head.weight, rtol=1e-10, atol=1e-12)
     for name, p in copy.features.named_parameters():
         assert torch.equal(p, learner.network.features.get_parameter(name))
+
+
+def test_one_step_from_a_zero_head_gives_prototypes():
+    """At w = 0 the softmax is uniform, so w'_c = α/N (Σ_{y_i = c} φ(x_i) − (1/C) Σ_i φ(x_i)), b' = 0."""
+    learner, batch = conv_learner(ANIL, zero_head=True), image_tasks(n_way=3)
+    data = learner.task_tensors(batch)
+    x, y = data.query_x[0], data.query_y[0]  # 2 examples of each of 3 classes
+    adapted, fixed, _ = learner.adapt(learner.parameters_dict(), x, y, 1, first_order=False)
+    phi = learner.embed(fixed, x)  # (6, F)
+    sums = torch.stack([phi[y == c].sum(0) for c in range(3)])  # (3, F)
+    torch.testing.assert_close(adapted["weight"], ALPHA / len(y) * (sums - sums.mean(0)), rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(adapted["bias"], torch.zeros(3, dtype=torch.float64), rtol=0, atol=1e-15)
