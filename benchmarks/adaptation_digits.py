@@ -29,7 +29,6 @@ accuracy at the join.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import time
 from pathlib import Path
@@ -79,7 +78,7 @@ def configs(args: argparse.Namespace, seed: int) -> dict[str, dict[str, Any]]:
 def dualadapt(args: argparse.Namespace, clients: int, **extra: Any) -> dict[str, Any]:
     return {"name": "dualadapt", "clients": clients, "rounds": args.rounds, "client_steps": args.client_steps,
             "server_steps": args.server_steps, "num_k": 4, "gmm_components": 10, "gmm_dim": args.gmm_dim,
-            "gmm_images": 2000, **extra}
+            "gmm_images": 2000, "client_statistics": args.client_statistics == "on", **extra}
 
 
 def train_any(config: dict[str, Any], out: Path) -> Any:
@@ -93,17 +92,17 @@ def run_all(args: argparse.Namespace) -> list[dict[str, Any]]:
         for name, config in configs(args, seed).items():
             if args.methods and not any(name == m or name.startswith(m + "_") for m in args.methods):
                 continue
-            folder = args.out / f"{name}-seed{seed}"
+            folder = args.out / f"{name}{args.tag}-seed{seed}"
             start = time.perf_counter()
             run = train_any(config, folder)
             seconds = time.perf_counter() - start
             result = AdaptationEvaluator().evaluate(run)
-            rows.append({"method": name, "seed": seed, "train_seconds": round(seconds, 1), "config": config,
+            rows.append({"method": name + args.tag, "seed": seed, "train_seconds": round(seconds, 1), "config": config,
                          "accuracy": {t["target"]: t["accuracy"] for t in result["targets"]},
                          "mean_accuracy": result["mean_accuracy"], "rounds": result.get("rounds")})
             print(f"{name} seed {seed}: mean {result['mean_accuracy']:.4f} {rows[-1]['accuracy']} ({seconds:.0f} s)",
                   flush=True)
-            write(args.out, rows)
+            write(args.out, rows, "results" + args.tag)
     return rows
 
 
@@ -127,14 +126,16 @@ def run_join(args: argparse.Namespace) -> list[dict[str, Any]]:
             rows.append({"method": f"join_{init}", "seed": seed, "train_seconds": round(time.perf_counter() - start, 1),
                          "config": config, "others_mean_at_join": threshold, "joiner_accuracy_before_joining":
                          at_join[joiner], "joiner_curve": curve, "rounds_to_reach": reached,
-                         "joined_from": first.get("joined_from"), "bytes_per_round": [r["bytes"]["total"] for r in rounds]})
-            print(f"join {init} seed {seed}: others {threshold:.4f}, joiner {curve}, reached after {reached}", flush=True)
+                         "joined_from": first.get("joined_from"),
+                         "bytes_per_round": [r["bytes"]["total"] for r in rounds]})
+            print(f"join {init} seed {seed}: others {threshold:.4f}, joiner {curve}, reached after {reached}",
+                  flush=True)
             write(args.out, rows)
     return rows
 
 
-def write(out: Path, rows: list[dict[str, Any]]) -> None:
-    (out / "results.json").write_text(json.dumps(rows, indent=1))
+def write(out: Path, rows: list[dict[str, Any]], name: str = "results") -> None:
+    (out / f"{name}.json").write_text(json.dumps(rows, indent=1))
     lines = []
     if rows and "accuracy" in rows[0]:
         lines += ["| method | seed | " + " | ".join(TARGETS) + " | mean | train s |",
@@ -144,14 +145,15 @@ def write(out: Path, rows: list[dict[str, Any]]) -> None:
             lines.append(f"| {r['method']} | {r['seed']} | " + " | ".join(cells) +
                          f" | {r['mean_accuracy']:.4f} | {r['train_seconds']:.0f} |")
     else:
-        lines += ["| init | seed | others' mean at join | joiner before | joiner after each round | rounds to reach | from |",
+        lines += ["| init | seed | others' mean at join | joiner before | joiner after each round "
+                  "| rounds to reach | from |",
                   "|---|---|---|---|---|---|---|"]
         for r in rows:
             lines.append(f"| {r['method']} | {r['seed']} | {r['others_mean_at_join']:.4f} | "
                          f"{r['joiner_accuracy_before_joining']:.4f} | "
                          f"{', '.join(f'{a:.4f}' for a in r['joiner_curve'])} | {r['rounds_to_reach']} | "
                          f"{r['joined_from']} |")
-    (out / "results.md").write_text("\n".join(lines) + "\n")
+    (out / f"{name}.md").write_text("\n".join(lines) + "\n")
 
 
 def main() -> None:
@@ -172,6 +174,9 @@ def main() -> None:
     parser.add_argument("--server-steps", type=int, default=50)
     parser.add_argument("--gmm-dim", type=int, default=16)
     parser.add_argument("--join-round", type=int, default=3)
+    parser.add_argument("--client-statistics", choices=("on", "off"), default="on",
+                        help="DualAdapt's clients estimate G's batch-normalisation statistics on their images")
+    parser.add_argument("--tag", default="", help="appended to each run's folder name (dualadapt-off, ...)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(1)

@@ -111,7 +111,8 @@ def rounds(run: Path) -> list[dict]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", required=True, type=Path)
-    parser.add_argument("--config", default=None, help="a genlab config of a federated method (default: a small DualAdapt run)")
+    parser.add_argument("--config", default=None,
+                        help="a genlab config of a federated method (default: a small DualAdapt run)")
     parser.add_argument("--rounds", type=int, default=None, help="override family.rounds")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait for the Flower run")
     args = parser.parse_args()
@@ -170,7 +171,8 @@ def main() -> int:
         mean_b = sum(b["accuracy"].values()) / len(b["accuracy"])
         print(f"{a['round']:>5} {mean_a:>15.4f} {mean_b:>11.4f} {a['bytes']['total']:>13} "
               f"{b['serialized_bytes']['total']:>18}")
-    w_a, w_b = load_file(str(out / "in_process" / "weights.safetensors")), load_file(str(out / "flower" / "weights.safetensors"))
+    w_a = load_file(str(out / "in_process" / "weights.safetensors"))
+    w_b = load_file(str(out / "flower" / "weights.safetensors"))
     equal = w_a.keys() == w_b.keys() and all(torch.equal(w_a[k], w_b[k]) for k in w_a)
     print(f"final weights equal: {equal}; in-process {in_process_seconds:.0f} s, Flower (after start-up) "
           f"{flower_seconds:.0f} s")

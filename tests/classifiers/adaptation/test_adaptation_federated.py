@@ -135,7 +135,8 @@ def test_the_server_update_installs_the_clients_models_and_changes_only_g_and_f_
     model = pretrained(dualadapt())
     results = {i: model.client_update(model.broadcast(i, 1), i, images(30, 10 + i, shift=0.3 * i), None,
                                       SETTINGS, seed=i) for i in range(2)}
-    features, global_classifier = copy.deepcopy(model.features.state_dict()), copy.deepcopy(model.global_classifier.state_dict())
+    features = copy.deepcopy(model.features.state_dict())
+    global_classifier = copy.deepcopy(model.global_classifier.state_dict())
     model.server_update(results, images(40, 0), torch.arange(40) % 10, SETTINGS, seed=0)
     for i, result in results.items():
         local = model.local_classifiers[i].state_dict()
@@ -182,7 +183,7 @@ def test_client_statistics_are_the_mean_and_variance_over_the_clients_images_and
 
 def test_a_joiner_is_left_out_until_its_round_and_then_gets_the_others_models():
     model = pretrained(dualadapt(clients=3, rounds=4, join_round=2))
-    assert model.active_clients(1) == [0, 1] and model.active_clients(2) == [0, 1] and model.active_clients(3) == [0, 1, 2]
+    assert [model.active_clients(r) for r in (1, 2, 3, 4)] == [[0, 1], [0, 1], [0, 1, 2], [0, 1, 2]]
     first = model.broadcast(2, 3)
     assert {"candidate_0_classifier", "candidate_1_gmm"} <= {k.split(".")[0] for k in first}
     assert not any(k.startswith("candidate") for k in model.broadcast(2, 4))
@@ -194,9 +195,10 @@ def test_a_joiner_is_left_out_until_its_round_and_then_gets_the_others_models():
 
 
 def test_dualadapt_settings_are_checked_with_one_line_errors():
-    for family, key in (({"rounds": 3, "join_round": 3}, "family.join_round"), ({"clients": 1, "rounds": 3, "join_round": 1},
-                        "family.join_round"), ({"join_init": "random"}, "family.join_init"),
-                        ({"gmm_dim": 5000}, "family"), ({"mixup_alpha": 0}, "family.mixup_alpha")):
+    for family, key in (({"rounds": 3, "join_round": 3}, "family.join_round"),
+                        ({"clients": 1, "rounds": 3, "join_round": 1}, "family.join_round"),
+                        ({"join_init": "random"}, "family.join_init"), ({"gmm_dim": 5000}, "family"),
+                        ({"mixup_alpha": 0}, "family.mixup_alpha")):
         with pytest.raises(ConfigError, match=key.replace(".", r"\.")) as info:
             build({"name": "dualadapt", "clients": 2, **family})
         assert "\n" not in str(info.value)

@@ -83,7 +83,8 @@ def seed_of(*parts: int) -> int:
     return int(np.random.SeedSequence(list(parts)).generate_state(1)[0] >> 1)
 
 
-def prepare(config: Mapping[str, Any], out: str | Path | None) -> tuple[FederatedModel, FederatedData, TrainConfig, dict]:
+def prepare(config: Mapping[str, Any],
+            out: str | Path | None) -> tuple[FederatedModel, FederatedData, TrainConfig, dict]:
     """Model, data and settings of ``config``; with ``out``, a new run directory's config files."""
     cfg = TrainConfig.from_dict(config.get("train"))
     family = config.get("family", {}).get("name") if isinstance(config.get("family"), Mapping) else None
@@ -195,7 +196,8 @@ def train_federated(config: Mapping[str, Any], out: str | Path, *, progress: boo
 
 def describe(record: RoundRecord) -> str:
     """One line per round: its number, clients, bytes and mean held-out accuracy."""
-    line = f"round {record.round}: clients {record.clients}, {record.bytes.total / 2**20:.2f} MiB, {record.seconds:.1f} s"
+    line = (f"round {record.round}: clients {record.clients}, {record.bytes.total / 2**20:.2f} MiB, "
+            f"{record.seconds:.1f} s")
     if record.accuracy:
         line += f", mean target accuracy {sum(record.accuracy.values()) / len(record.accuracy):.4f}"
     return line

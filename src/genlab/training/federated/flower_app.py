@@ -73,7 +73,8 @@ def reply_content(result: ClientResult) -> RecordDict:
 def read_reply(content: RecordDict) -> ClientResult:
     metrics = dict(content["metrics"])
     n = int(metrics.pop("num_examples"))
-    return ClientResult(from_record(content["arrays"]), num_examples=n, metrics={k: float(v) for k, v in metrics.items()})
+    return ClientResult(from_record(content["arrays"]), num_examples=n,
+                        metrics={k: float(v) for k, v in metrics.items()})
 
 
 # --- the client ---------------------------------------------------------------------------------

@@ -39,8 +39,8 @@ class ServerOptimizers:
 
     @classmethod
     def create(cls, model: Any, settings: Optimisation) -> "ServerOptimizers":
-        return cls(features=settings.adamw(model.features.parameters()),
-                   source=settings.adamw(list(model.features.parameters()) + list(model.global_classifier.parameters())))
+        shared = list(model.features.parameters()) + list(model.global_classifier.parameters())
+        return cls(features=settings.adamw(model.features.parameters()), source=settings.adamw(shared))
 
 
 def source_step(model: Any, optimizers: ServerOptimizers, x: Tensor, y: Tensor) -> Tensor:
