@@ -131,18 +131,27 @@ def test_the_client_update_is_a_function_of_its_inputs_and_uploads_only_its_own_
     assert changed  # F_l left F_g
 
 
-def test_the_server_update_installs_the_clients_models_and_changes_only_g_and_f_g():
+def test_the_server_installs_the_uploads_then_moves_only_g_and_f_g_before_the_next_broadcast():
     model = pretrained(dualadapt())
+    source = (images(40, 0), torch.arange(40) % 10)
+    assert model.server_prepare(1, *source, SETTINGS, seed=0) == {}  # round 1: nothing to adapt to yet
     results = {i: model.client_update(model.broadcast(i, 1), i, images(30, 10 + i, shift=0.3 * i), None,
                                       SETTINGS, seed=i) for i in range(2)}
     features = copy.deepcopy(model.features.state_dict())
     global_classifier = copy.deepcopy(model.global_classifier.state_dict())
-    model.server_update(results, images(40, 0), torch.arange(40) % 10, SETTINGS, seed=0)
+    model.server_update(results, *source, SETTINGS, seed=0)
+    assert all(torch.equal(v, model.features.state_dict()[k]) for k, v in features.items())  # G waits
     for i, result in results.items():
         local = model.local_classifiers[i].state_dict()
         assert all(torch.equal(local[k], v) for k, v in unpack(result.arrays, "local_classifier").items())
+        norms = model.client_norms[i].state_dict()
+        assert all(torch.equal(norms[k], v) for k, v in unpack(result.arrays, "client_norm").items())
+    locals_before = copy.deepcopy(model.local_classifiers.state_dict())
+    metrics = model.server_prepare(2, *source, SETTINGS, seed=0)
+    assert set(metrics) == {"server_discrepancy", "source_accuracy"}
     assert any(not torch.equal(v, model.features.state_dict()[k]) for k, v in features.items())
     assert any(not torch.equal(v, model.global_classifier.state_dict()[k]) for k, v in global_classifier.items())
+    assert all(torch.equal(v, model.local_classifiers.state_dict()[k]) for k, v in locals_before.items())
 
 
 def test_a_target_is_predicted_by_the_mean_of_the_global_and_its_local_classifier():

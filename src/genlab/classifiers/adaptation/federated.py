@@ -7,7 +7,8 @@ In the style of Flower (Beutel et al. 2020), one round of a federated adaptation
 2. each client runs a **client update**, a function of (the message, its own data, the settings,
    a seed) that returns a :class:`ClientResult`: the tensors it uploads, its number of examples
    and plain-float statistics;
-3. the server runs a **server update** on the clients' results and its own (source) data.
+3. the server runs a **server update** on the clients' results and its own (source) data (a
+   method may defer part of it to the start of the next round, :meth:`FederatedModel.server_prepare`).
 
 A :class:`FederatedModel` is an :class:`~genlab.classifiers.adaptation.base.AdaptationModel` that
 implements these three steps, plus :meth:`~FederatedModel.pretrain` on the server's labelled
@@ -149,6 +150,11 @@ class FederatedModel(AdaptationModel):
                       settings: Optimisation, seed: int) -> dict[str, float]:
         """The server's part of a round, in place, from the clients' results."""
         raise NotImplementedError
+
+    def server_prepare(self, round_index: int, source_x: Tensor, source_y: Tensor, settings: Optimisation,
+                       seed: int) -> dict[str, float]:
+        """The server's work at the start of round ``round_index``, before its broadcast (none by default)."""
+        return {}
 
     #: whether a client update needs the labelled source images (FedAvg of per-client MCD)
     clients_need_source: bool = False

@@ -9,8 +9,9 @@ the optimiser of every local loop (``batch_size``, ``lr``, ``betas``, ``weight_d
 
 1. build the model and data (:mod:`genlab.build`), write ``RUN/config.json`` and ``modality.json``;
 2. pre-train on the server;
-3. for each round r = 1 .. ``family.rounds`` (:func:`run_round`): the server's message to each
-   active client, each client's update (:meth:`FederatedModel.client_update`), the server update;
+3. for each round r = 1 .. ``family.rounds`` (:func:`run_round`): the server's preparation, its
+   message to each active client, each client's update (:meth:`FederatedModel.client_update`),
+   the server update;
    record the bytes of every message, the metrics, and every target's held-out accuracy (also
    after pre-training, in the record's ``pretraining``);
 4. write ``RUN/weights.safetensors``; the rounds go to ``RUN/logs/rounds.json`` after every round.
@@ -133,10 +134,12 @@ def run_round(model: FederatedModel, round_index: int, data: FederatedData, sett
               exchange: Exchange, monitor: bool = True) -> RoundRecord:
     """Broadcast, client updates (through ``exchange``), server update, statistics."""
     start = time.perf_counter()
+    server_metrics = model.server_prepare(round_index, data.source_x, data.source_y, settings,
+                                          seed_of(seed, round_index, SERVER, 1))
     messages = {i: model.broadcast(i, round_index) for i in model.active_clients(round_index)}
     results = exchange(messages, round_index)
-    server_metrics = model.server_update(results, data.source_x, data.source_y, settings,
-                                         seed_of(seed, round_index, SERVER))
+    server_metrics.update(model.server_update(results, data.source_x, data.source_y, settings,
+                                              seed_of(seed, round_index, SERVER)))
     record = RoundRecord(
         round=round_index, clients=sorted(messages),
         bytes=RoundBytes(broadcast=sum(payload_bytes(m) for m in messages.values()),

@@ -15,7 +15,10 @@ target i. The rounds follow the method's Algorithm 1 as this module implements i
 * **server update** (:mod:`.server`, "global adaptation"): G moves mix-up inputs of pairs of
   source images (x = λ x_a + (1 − λ) x_b) where F_g and each F_l^i agree, each input weighted by
   how target-like it is for client i (W_T^i against W_S) — MCD's step C without target images —
-  and G and F_g are fine-tuned on the source labels; W_S is fitted again.
+  and G and F_g are fine-tuned on the source labels; W_S is fitted again. The server installs the
+  uploads at the end of a round and moves G at the start of the next, before its broadcast, so
+  after every round (and at the end) each F_l^i, W_T^i and client's statistics were computed
+  from the G the model holds.
 
 A target image of client i is classified by the mean of the two classifiers' probabilities,
 (F_g(G(x)) + F_l^i(G(x))) / 2. With ``client_statistics`` (default), client i computes G(x) with
@@ -95,6 +98,7 @@ class DualAdapt(FederatedModel):
         if client_statistics:  # each client's batch-normalisation statistics of G (norm_statistics)
             self.client_norms = nn.ModuleList(ClientStatistics(features) for _ in range(clients))
         self._server: server_step.ServerOptimizers | None = None  # the server's optimizers, kept over rounds
+        self._installed: list[int] = []  # the clients whose uploads the next server update uses
 
     # --- prediction -------------------------------------------------------------------------------
 
@@ -153,7 +157,19 @@ class DualAdapt(FederatedModel):
 
     def server_update(self, results: Mapping[int, ClientResult], source_x: Tensor, source_y: Tensor,
                       settings: Optimisation, seed: int) -> dict[str, float]:
+        """Install the uploads; G and F_g move at the start of the next round (:meth:`server_prepare`),
+        so the model after a round is consistent: its F_l, W_T and statistics come from its own G."""
+        server_step.install(self, results)
+        self._installed = sorted(results)
+        return {}
+
+    def server_prepare(self, round_index: int, source_x: Tensor, source_y: Tensor, settings: Optimisation,
+                       seed: int) -> dict[str, float]:
+        """The update of G and F_g with the previous round's uploads (none before round 2)."""
+        if not self._installed:
+            return {}
         if self._server is None:
             self._server = server_step.ServerOptimizers.create(self, settings)
         with seeded(seed):
-            return server_step.global_adaptation(self, self._server, results, source_x, source_y, settings, seed)
+            return server_step.global_adaptation(self, self._server, self._installed, source_x, source_y,
+                                                 settings, seed)

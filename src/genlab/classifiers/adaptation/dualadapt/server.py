@@ -1,7 +1,9 @@
-"""DualAdapt's server side (:mod:`.model`): pre-training and the server update ("global adaptation").
+"""DualAdapt's server side (:mod:`.model`): pre-training, installing the clients' uploads, and the
+update of G and F_g ("global adaptation").
 
 The server holds the labelled source images and, after a round, every active client's F_l^i and
-W_T^i. Each of its ``server_steps`` iterations takes
+W_T^i (:func:`install`). At the start of the next round, each of its ``server_steps`` iterations
+takes
 
 1. ``num_k`` steps of G alone on a batch of mix-up inputs x_m = λ x_a + (1 − λ) x_b of source
    pairs (λ ~ Beta(α, α), α = ``mixup_alpha``), minimising
@@ -81,16 +83,20 @@ def mixup(x: Tensor, alpha: float, generator: torch.Generator) -> Tensor:
     return lam * x + (1 - lam) * x[pairing]
 
 
-def global_adaptation(model: Any, optimizers: ServerOptimizers, results: Mapping[int, ClientResult],
-                      source_x: Tensor, source_y: Tensor, settings: Optimisation, seed: int) -> dict[str, float]:
-    """The module's server update, in place; returns the mean discrepancy and source accuracy."""
-    generator = torch.Generator().manual_seed(seed)
+def install(model: Any, results: Mapping[int, ClientResult]) -> None:
+    """The clients' uploads into the server's model: F_l^i, W_T^i (and their statistics)."""
     for i, result in results.items():
         model.local_classifiers[i].load_state_dict(unpack(result.arrays, "local_classifier"))
         model.target_gmms[i].load_state_dict(unpack(result.arrays, "target_gmm"))
         if model.client_statistics:
             model.client_norms[i].load_state_dict(unpack(result.arrays, "client_norm"))
-    active = sorted(results)
+
+
+def global_adaptation(model: Any, optimizers: ServerOptimizers, active: list[int], source_x: Tensor,
+                      source_y: Tensor, settings: Optimisation, seed: int) -> dict[str, float]:
+    """The module's server update of G and F_g, in place, with the installed F_l^i and W_T^i of the
+    ``active`` clients; returns the mean discrepancy and source accuracy."""
+    generator = torch.Generator().manual_seed(seed)
     d_sum = acc_sum = 0.0
     steps = 0
     for idx in batches(len(source_y), settings.batch_size, model.server_steps, generator):
