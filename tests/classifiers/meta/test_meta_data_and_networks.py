@@ -11,9 +11,12 @@ import torch
 from torch import nn
 
 from genlab.build import build_family
+from genlab.classifiers.meta.learner import MetaLearner
+from genlab.config import load_config
 from genlab.data.registry import DATASETS
 from genlab.errors import ConfigError
 from genlab.networks.few_shot import Conv4, FewShotMLP, TaskBatchNorm
+from support import CONFIGS
 
 SINUSOID_MAML = {"data": {"name": "sinusoid", "k_shot": 5, "q_query": 5, "length": 100},
                  "family": {"name": "maml", "loss": "mse"}, "network": {"name": "few_shot_mlp"}}
@@ -111,3 +114,9 @@ def test_a_meta_learner_refuses_unlabelled_batches():
     model, bundle = build_family({**SINUSOID_MAML, "family": {"name": "maml", "loss": "mse"}})
     with pytest.raises(ConfigError, match="few-shot tasks"):
         model(torch.zeros(4, 1))
+
+
+@pytest.mark.parametrize("path", sorted((CONFIGS / "meta").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_shipped_meta_config_builds(path):
+    model, bundle = build_family(load_config(path))
+    assert isinstance(model, MetaLearner) and len(bundle.train) > 0 and len(bundle.heldout) > 0
