@@ -43,8 +43,8 @@ from genlab.utils.atomic import atomic_write_json, json_safe
 #: what ``genlab evaluate RUN`` writes into a meta-learning run
 META_FILE = "meta.json"
 #: ``genlab evaluate`` options that have no meaning for a meta-learning run
-FOREIGN_OPTIONS = ("reference", "train", "attack", "attacks", "eps", "steps", "alpha", "restarts", "norm",
-                   "surrogate", "images", "seed")
+FOREIGN_OPTIONS = ("reference", "train", "correct", "nspdk", "plot", "attack", "attacks", "eps", "steps", "alpha",
+                   "restarts", "norm", "surrogate", "images", "seed")
 
 
 @dataclass(frozen=True)
@@ -149,10 +149,11 @@ class MetaEvaluator:
 
     def evaluate_command(self, run: Any, args: argparse.Namespace) -> int:
         """``genlab evaluate RUN [--n N] [--batch-size B] [--json OUT]`` on a meta-learning run."""
-        given = [f"--{name.replace('_', '-')}" for name in FOREIGN_OPTIONS if getattr(args, name, None)]
-        if given or getattr(args, "correct", False):
-            raise GenlabError(f"a meta-learning run is scored on held-out tasks; {', '.join(given) or '--correct'} "
-                              "does not apply (options: --n tasks, --batch-size, --json)", path=run.dir.root)
+        given = [f"--{name.replace('_', '-')}" for name in FOREIGN_OPTIONS
+                 if getattr(args, name, None) not in (None, False)]
+        if given:
+            raise GenlabError(f"a meta-learning run is scored on held-out tasks; {', '.join(given)} does not apply "
+                              "(options: --n tasks, --batch-size, --json)", path=run.dir.root)
         changes = {k: v for k, v in (("n_tasks", args.n), ("batch_size", args.batch_size)) if v is not None}
         try:
             request = MetaRequest(**changes)

@@ -59,6 +59,7 @@ def test_resume_continues_bit_identically(trained, tmp_path):
     (["--attack", "pgd"], "--attack does not apply"),
     (["--reference", "digits"], "--reference does not apply"),
     (["--n", "0"], "--n: must be at least 1"),
+    (["--correct"], "--correct does not apply"),
 ])
 def test_options_that_make_no_sense_are_one_line_errors(trained, capsys, options, words):
     capsys.readouterr()

@@ -119,7 +119,8 @@ def test_one_inner_step_on_linear_regression_is_the_closed_form(vectorise):
     torch.testing.assert_close(ours, expected, rtol=1e-12, atol=1e-12)
     first_order = MAML(PointsModality(dim=d), learner.network, inner_lr=ALPHA, loss="mse", first_order=True)
     (fo,) = meta_gradient(first_order, batch)
-    expected_fo = sum((2 / len(xq)) * xq.T @ (xq @ (theta - ALPHA * (2 / len(xs)) * xs.T @ (xs @ theta - ys)) - yq)
+    expected_fo = sum((2 / len(xq)) * xq.T @ (xq @ (theta - ALPHA * (2 / len(xs)) * xs.T @ (xs @ theta - ys))
+                                             - yq)
                       for xs, ys, xq, yq in zip(batch.support_x, batch.support_y, batch.query_x, batch.query_y))
     torch.testing.assert_close(fo, expected_fo / batch.n_tasks, rtol=1e-12, atol=1e-12)
 
