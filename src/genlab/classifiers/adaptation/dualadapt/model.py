@@ -3,7 +3,7 @@
 One server holds the labelled source domain; client i holds the unlabelled images of target
 domain i. The model is a feature generator G, a global classifier F_g and one local classifier
 F_l^i per client, with Gaussian mixtures of features (:mod:`.gmm`): W_S of the source, W_T^i of
-target i. The rounds follow the method's Algorithm 1 as this module implements it:
+target i. The method, as this module implements it:
 
 * **pre-training** (server): G and F_g on the source labels; W_S fitted to source features;
 * **broadcast**: G, F_g and W_S to every client;
