@@ -35,9 +35,10 @@ def step_seconds(learner: torch.nn.Module, batch) -> float:
 
 
 def gradients(learner: torch.nn.Module, batch) -> list[torch.Tensor]:
+    """The meta-gradient, zeros for parameters the loss does not use (e.g. ANIL's zero head)."""
     learner.zero_grad(set_to_none=True)
     learner(batch)[0].backward()
-    return [p.grad.clone() for p in learner.parameters()]
+    return [torch.zeros_like(p) if p.grad is None else p.grad.clone() for p in learner.parameters()]
 
 
 def compare(name: str, batch_size: int, repeats: int) -> dict:

@@ -183,14 +183,16 @@ def test_vmap_and_the_loop_give_the_same_meta_gradient_through_batch_norm(cls, k
     assert any(float(g.abs().max()) > 1e-6 for g in vmapped)
 
 
-@pytest.mark.parametrize("cls,kwargs", [(MAML, {"first_order": True}), (ANIL, {"inner_steps": 2}),
-                                        (Reptile, {"inner_steps": 2})], ids=["fomaml", "anil", "reptile"])
-def test_the_fused_norm_gives_the_explicit_meta_gradient_where_no_gradient_is_differentiated_through_it(cls, kwargs):
-    """PyTorch's batch-norm kernel is right to first order under vmap: first-order MAML, Reptile
-    and ANIL (whose inner loop adapts the head after the last normalisation) may use it."""
+@pytest.mark.parametrize("cls,kwargs,vectorise", [
+    (MAML, {"first_order": True}, True), (ANIL, {"inner_steps": 2}, True), (Reptile, {"inner_steps": 2}, True),
+    (MAML, {"inner_steps": 2}, False)], ids=["fomaml-vmap", "anil-vmap", "reptile-vmap", "maml-loop"])
+def test_the_fused_norm_gives_the_explicit_meta_gradient(cls, kwargs, vectorise):
+    """PyTorch's batch-norm kernel is right to first order under vmap (first-order MAML, Reptile
+    and ANIL, whose inner loop adapts the head after the last normalisation, may use it) and to
+    second order outside vmap (any learner with the loop over tasks)."""
     batch = image_tasks()
     explicit = meta_gradient(conv_learner(cls, vectorise=False, **kwargs), batch)
-    fused = meta_gradient(conv_learner(cls, vectorise=True, fused_norm=True, **kwargs), batch)
+    fused = meta_gradient(conv_learner(cls, vectorise=vectorise, fused_norm=True, **kwargs), batch)
     for a, b in zip(fused, explicit):
         torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-12)
 
