@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import torch
 
@@ -53,20 +53,36 @@ def read_config(config: str | Path | Mapping[str, Any],
 def train(config: str | Path | Mapping[str, Any], out: str | Path,
           overrides: Mapping[str, Any] | list[str] | None = None, *, progress: bool = True) -> Run:
     """Train the config (a file or a mapping) into the new run directory ``out``; a config with a
-    ``stream`` section goes to the stream runner (:mod:`genlab.training.continual`)."""
-    from genlab.training.continual import train_stream
-    from genlab.training.trainer import train as _train
-
+    ``stream`` section goes to the stream runner (:mod:`genlab.training.continual`), a federated
+    method (a :class:`~genlab.classifiers.adaptation.federated.FederatedModel`) to the round loop
+    (:mod:`genlab.training.federated.engine`)."""
     source = None if isinstance(config, Mapping) else find_config(config)  # a path, or a shipped config's name
     try:
         data = read_config(source or config, overrides)
-        if "stream" in data:
-            return train_stream(data, out, progress=progress)
-        return _train(data, out, progress=progress)
+        return _runner(data)(data, out, progress=progress)
     except ConfigError as exc:  # name the file the bad key came from
         if exc.path is None and source is not None:
             exc.path = str(source)
         raise
+
+
+def _runner(config: Mapping[str, Any]) -> Callable[..., Run]:
+    """The training loop of a config: experience by experience, round by round, or the trainer's."""
+    from genlab.classifiers.adaptation.federated import FederatedModel
+    from genlab.training.continual import train_stream
+    from genlab.training.federated.engine import train_federated
+    from genlab.training.trainer import train as _train
+    from genlab.trainable import FAMILIES
+
+    if "stream" in config:
+        return train_stream
+    family = config.get("family")
+    name = family.get("name") if isinstance(family, Mapping) else None
+    FAMILIES.load_providers()
+    model = FAMILIES.get(name) if isinstance(name, str) and name in FAMILIES else None
+    if isinstance(model, type) and issubclass(model, FederatedModel):
+        return train_federated
+    return _train
 
 
 def resume(out: str | Path, overrides: Mapping[str, Any] | list[str] | None = None, *,
@@ -76,8 +92,8 @@ def resume(out: str | Path, overrides: Mapping[str, Any] | list[str] | None = No
     from genlab.training.trainer import train as _train
 
     saved = RunDir(Path(out)).read_config()
-    if "stream" in saved:
-        raise GenlabError("a continual run (a config with a stream) cannot be resumed; train it again", path=out)
+    if _runner(saved) is not _train:
+        raise GenlabError("a continual or federated run cannot be resumed; train it again", path=out)
     config = read_config(saved, overrides) if overrides else None
     return _train(config, out, resume=True, progress=progress)
 
