@@ -19,6 +19,9 @@ MNIST-M-style, UCI, SynDigits-style and inverted MNIST as the targets; ``--limit
 Each run is scored by the adaptation evaluator (accuracy on every target's test images, their
 mean); DIR/results.json holds every run's result and settings, DIR/results.md the table.
 
+``--client-statistics off`` runs DualAdapt with the server's batch-normalisation statistics on every
+client; ``--tag=_off`` (with the ``=``: the tag starts like an option) keeps such runs apart.
+
 ``--experiment join`` is the new-client experiment: DualAdapt with the first three targets for
 ``--join-round`` rounds, then inverted MNIST joins for ``--rounds`` more, its local classifier
 started from the nearest client's (by its GMM) or from the global one; the table gives the
